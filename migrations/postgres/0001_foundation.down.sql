@@ -1,0 +1,4 @@
+drop table background_jobs;
+drop table datasets;
+drop table auth_tokens;
+drop table users;

@@ -1,0 +1,11 @@
+//! Authentication: argon2id passwords, opaque bearer tokens stored only as hashes, and the
+//! extractor that turns `Authorization: Bearer …` into the calling user.
+
+pub mod extractor;
+pub mod password;
+pub mod routes;
+pub mod service;
+pub mod token;
+
+pub use extractor::{AdminUser, CurrentUser};
+pub use service::{AuthError, AuthService, Session};

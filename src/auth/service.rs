@@ -1,0 +1,87 @@
+//! Login, logout and token checks.
+
+use super::{password, token};
+use crate::clock::Clock;
+use crate::storage::{Store, StoreError};
+use crate::users::User;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown email and wrong password are deliberately the same error.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// A freshly issued token; the plain token is never stored.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+#[derive(Clone)]
+pub struct AuthService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    token_ttl: Duration,
+}
+
+impl AuthService {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, token_ttl: Duration) -> Self {
+        Self {
+            store,
+            clock,
+            token_ttl,
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<Session, AuthError> {
+        let found = self.store.find_user_by_email(email.trim()).await?;
+        let (phc, user) = match found {
+            Some((user, phc)) => (phc, Some(user)),
+            None => (password::DUMMY_HASH.clone(), None),
+        };
+        let password = password.to_owned();
+        let verified = tokio::task::spawn_blocking(move || password::verify(&password, &phc))
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let user = match (user, verified) {
+            (Some(user), true) => user,
+            _ => return Err(AuthError::InvalidCredentials),
+        };
+        let now = self.clock.now();
+        self.store.delete_expired_tokens(user.id, now).await?;
+        let token = token::generate();
+        let expires_at = now + self.token_ttl;
+        self.store
+            .insert_token(&token::digest(&token), user.id, now, expires_at)
+            .await?;
+        Ok(Session {
+            token,
+            expires_at,
+            user,
+        })
+    }
+
+    /// The user a bearer token belongs to, if it is known and unexpired.
+    pub async fn authenticate(&self, bearer: &str) -> Result<User, AuthError> {
+        self.store
+            .find_user_by_token(&token::digest(bearer), self.clock.now())
+            .await?
+            .ok_or(AuthError::Unauthorized("invalid or expired token"))
+    }
+
+    /// Revoke a token at once; later requests with it get 401.
+    pub async fn logout(&self, bearer: &str) -> Result<(), AuthError> {
+        Ok(self.store.delete_token(&token::digest(bearer)).await?)
+    }
+}

@@ -1,0 +1,68 @@
+//! What each subcommand does.
+
+use crate::config::{Cli, Command, MigrateAction, UserAction};
+use crate::storage::{self, PoolSettings, Store};
+use crate::{clock::SystemClock, startup, users::UserService};
+use anyhow::Context;
+use std::sync::Arc;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.database_url();
+    let settings = PoolSettings {
+        max_connections: cli.db_max_connections,
+        acquire_timeout: cli.db_timeout,
+    };
+    let store = storage::connect(&url, &settings)
+        .await
+        .context("opening the database")?;
+    match cli.command {
+        Command::Serve(args) => startup::serve(args, store).await,
+        Command::Migrate { action } => migrate(action, store.as_ref()).await,
+        Command::User {
+            action:
+                UserAction::Add {
+                    email,
+                    password,
+                    admin,
+                },
+        } => {
+            store.migrate_up().await?;
+            let user = UserService::new(store, Arc::new(SystemClock))
+                .create(&email, &password, admin)
+                .await?;
+            println!(
+                "created user {} ({}){}",
+                user.email,
+                user.id,
+                if user.is_admin { ", admin" } else { "" }
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn migrate(action: MigrateAction, store: &dyn Store) -> anyhow::Result<()> {
+    match action {
+        MigrateAction::Up => {
+            let applied = store.migrate_up().await?;
+            println!("applied {} migration(s) {applied:?}", applied.len());
+        }
+        MigrateAction::Down { to } => {
+            let current = store.applied_migrations().await?;
+            let target = match to {
+                Some(v) => v,
+                // One step back: keep everything but the newest.
+                None => current.iter().rev().nth(1).copied().unwrap_or(0),
+            };
+            let undone = store.migrate_down(target).await?;
+            println!("rolled back {} migration(s) {undone:?}", undone.len());
+        }
+        MigrateAction::Status => {
+            println!(
+                "applied migrations: {:?}",
+                store.applied_migrations().await?
+            );
+        }
+    }
+    Ok(())
+}

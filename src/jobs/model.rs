@@ -1,0 +1,123 @@
+//! The job as the spec defines it: a typed, owned unit of background work with progress.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+crate::text_enum! {
+    /// What kind of work a job does (the spec's four types).
+    pub enum JobType as "job_type" {
+        Import => "import",
+        Export => "export",
+        Validation => "validation",
+        Processing => "processing",
+    }
+}
+
+crate::text_enum! {
+    /// Where a job is in its life: `pending → running → completed | failed | cancelled`.
+    pub enum JobStatus as "status" {
+        Pending => "pending",
+        Running => "running",
+        Completed => "completed",
+        Failed => "failed",
+        Cancelled => "cancelled",
+    }
+}
+
+impl JobStatus {
+    /// Terminal states never change again.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+}
+
+/// One row of `background_jobs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: Uuid,
+    pub job_type: JobType,
+    pub status: JobStatus,
+    pub progress: i32,
+    pub related_dataset_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error_message: Option<String>,
+    pub retry_count: i32,
+    pub max_retries: i32,
+    pub metadata: Value,
+}
+
+/// A job about to be inserted.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub job_type: JobType,
+    pub created_by: Option<Uuid>,
+    pub related_dataset_id: Option<Uuid>,
+    pub metadata: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_type_parse_error_lists_allowed_values() {
+        let err = "upload".parse::<JobType>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown job_type 'upload'; expected one of: import, export, validation, processing"
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in JobType::ALL {
+            assert_eq!(t.as_str().parse::<JobType>().unwrap(), *t);
+        }
+        for s in JobStatus::ALL {
+            assert_eq!(s.as_str().parse::<JobStatus>().unwrap(), *s);
+        }
+    }
+
+    #[test]
+    fn serde_uses_lowercase_names() {
+        assert_eq!(
+            serde_json::to_string(&JobStatus::Cancelled).unwrap(),
+            "\"cancelled\""
+        );
+        let t: JobType = serde_json::from_str("\"export\"").unwrap();
+        assert_eq!(t, JobType::Export);
+        let err = serde_json::from_str::<JobType>("\"EXPORT\"").unwrap_err();
+        assert!(
+            err.to_string().contains("expected one of: import, export"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn long_unknown_values_are_truncated_in_messages() {
+        let long = "x".repeat(10_000);
+        let msg = long.parse::<JobType>().unwrap_err().to_string();
+        assert!(msg.len() < 200, "{msg}");
+    }
+
+    #[test]
+    fn only_finished_states_are_terminal() {
+        let terminal: Vec<_> = JobStatus::ALL.iter().filter(|s| s.is_terminal()).collect();
+        assert_eq!(
+            terminal,
+            [
+                &JobStatus::Completed,
+                &JobStatus::Failed,
+                &JobStatus::Cancelled
+            ]
+        );
+    }
+}

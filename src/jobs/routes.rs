@@ -1,0 +1,247 @@
+//! `/api/v2/jobs/…`: the spec's three endpoints plus the state-machine actions.
+
+use super::model::{Job, JobStatus, JobType};
+use super::service::CreateJob;
+use super::state::Action;
+use crate::auth::CurrentUser;
+use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A job as the frontend sees it: the spec's `{id, type, status, progress}` and the rest.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JobResponse {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub job_type: JobType,
+    pub status: JobStatus,
+    /// Percent done, 0..=100.
+    #[schema(minimum = 0, maximum = 100)]
+    pub progress: i32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error_message: Option<String>,
+    pub related_dataset_id: Option<Uuid>,
+    pub metadata: Value,
+    pub retry_count: i32,
+    pub max_retries: i32,
+}
+
+impl From<Job> for JobResponse {
+    fn from(job: Job) -> Self {
+        Self {
+            id: job.id,
+            job_type: job.job_type,
+            status: job.status,
+            progress: job.progress,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            completed_at: job.completed_at,
+            error_message: job.error_message,
+            related_dataset_id: job.related_dataset_id,
+            metadata: job.metadata,
+            retry_count: job.retry_count,
+            max_retries: job.max_retries,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJobRequest {
+    pub job_type: JobType,
+    pub related_dataset_id: Option<Uuid>,
+    /// Any JSON object; defaults to `{}`.
+    pub metadata: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressRequest {
+    /// Percent done; clamped to 0..=100, and never lowers the job's progress.
+    pub progress: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailRequest {
+    pub error_message: String,
+}
+
+type JobResult = Result<Json<JobResponse>, ApiError>;
+
+async fn act(state: &AppState, caller: &CurrentUser, id: Uuid, action: Action) -> JobResult {
+    Ok(Json(state.jobs.act(&caller.user, id, action).await?.into()))
+}
+
+/// The caller's active jobs: pending and running ones of any age, plus those finished in the
+/// last 5 minutes, newest first.
+#[utoipa::path(
+    get, path = "/api/v2/jobs/active", tag = "jobs",
+    responses(
+        (status = 200, description = "Active jobs, newest first", body = [JobResponse]),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn active_jobs(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> Result<Json<Vec<JobResponse>>, ApiError> {
+    let jobs = state.jobs.active(&caller.user).await?;
+    Ok(Json(jobs.into_iter().map(Into::into).collect()))
+}
+
+/// One job (the caller's own; admins see every job).
+#[utoipa::path(
+    get, path = "/api/v2/jobs/{job_id}", tag = "jobs",
+    params(("job_id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job", body = JobResponse),
+        (status = 400, description = "job_id is not a UUID", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_job(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    PathParam(id): PathParam<Uuid>,
+) -> JobResult {
+    Ok(Json(state.jobs.get(&caller.user, id).await?.into()))
+}
+
+/// Create a job: `pending`, progress 0, owned by the caller.
+#[utoipa::path(
+    post, path = "/api/v2/jobs", tag = "jobs",
+    request_body = CreateJobRequest,
+    responses(
+        (status = 201, description = "Job created", body = JobResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "Unknown job_type, metadata not an object, unknown dataset", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_job(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    JsonBody(req): JsonBody<CreateJobRequest>,
+) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+    let req = CreateJob {
+        job_type: req.job_type,
+        related_dataset_id: req.related_dataset_id,
+        metadata: req.metadata,
+    };
+    let job = state.jobs.create(&caller.user, req).await?;
+    Ok((StatusCode::CREATED, Json(job.into())))
+}
+
+/// Mark a pending job running.
+#[utoipa::path(
+    post, path = "/api/v2/jobs/{job_id}/start", tag = "jobs",
+    params(("job_id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "Job is running", body = JobResponse),
+        (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
+        (status = 409, description = "Job is not pending", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn start_job(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    PathParam(id): PathParam<Uuid>,
+) -> JobResult {
+    act(&state, &caller, id, Action::Start).await
+}
+
+/// Report progress of a running job (clamped to 0..=100, never lowered).
+#[utoipa::path(
+    post, path = "/api/v2/jobs/{job_id}/progress", tag = "jobs",
+    params(("job_id" = Uuid, Path, description = "Job id")),
+    request_body = ProgressRequest,
+    responses(
+        (status = 200, description = "Progress recorded", body = JobResponse),
+        (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
+        (status = 409, description = "Job is not running", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn report_progress(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(req): JsonBody<ProgressRequest>,
+) -> JobResult {
+    act(&state, &caller, id, Action::Progress(req.progress)).await
+}
+
+/// Mark a running job completed (progress 100).
+#[utoipa::path(
+    post, path = "/api/v2/jobs/{job_id}/complete", tag = "jobs",
+    params(("job_id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "Job completed", body = JobResponse),
+        (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
+        (status = 409, description = "Job is not running", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn complete_job(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    PathParam(id): PathParam<Uuid>,
+) -> JobResult {
+    act(&state, &caller, id, Action::Complete).await
+}
+
+/// Mark a running job failed, with a message for the user.
+#[utoipa::path(
+    post, path = "/api/v2/jobs/{job_id}/fail", tag = "jobs",
+    params(("job_id" = Uuid, Path, description = "Job id")),
+    request_body = FailRequest,
+    responses(
+        (status = 200, description = "Job failed", body = JobResponse),
+        (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
+        (status = 409, description = "Job is not running", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn fail_job(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(req): JsonBody<FailRequest>,
+) -> JobResult {
+    act(&state, &caller, id, Action::Fail(req.error_message)).await
+}
+
+/// Cancel a pending or running job.
+#[utoipa::path(
+    post, path = "/api/v2/jobs/{job_id}/cancel", tag = "jobs",
+    params(("job_id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "Job cancelled", body = JobResponse),
+        (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
+        (status = 409, description = "Job already finished", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cancel_job(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    PathParam(id): PathParam<Uuid>,
+) -> JobResult {
+    act(&state, &caller, id, Action::Cancel).await
+}

@@ -1,0 +1,143 @@
+//! The spec's job operations (create, start, progress, complete, fail, cancel, and the
+//! active list), with who-may-see-what enforced in one place.
+
+use super::JobStatus;
+use super::model::{Job, JobType, NewJob};
+use super::state::Action;
+use crate::clock::Clock;
+use crate::storage::{Store, StoreError};
+use crate::users::User;
+use chrono::Duration;
+use serde_json::Value;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// How long a finished job stays in the active list, so the user sees how it ended.
+pub const FINISHED_VISIBLE_FOR: Duration = Duration::minutes(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Also what another user's job looks like: existence is never revealed.
+    #[error("job not found")]
+    NotFound,
+    #[error("cannot {action} a job that is {status}")]
+    Conflict {
+        action: &'static str,
+        status: JobStatus,
+    },
+    #[error("metadata must be a JSON object")]
+    MetadataNotObject,
+    #[error("related_dataset_id does not name a dataset of yours")]
+    UnknownDataset,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a caller asks for when creating a job.
+#[derive(Debug, Clone)]
+pub struct CreateJob {
+    pub job_type: JobType,
+    pub related_dataset_id: Option<Uuid>,
+    pub metadata: Option<Value>,
+}
+
+#[derive(Clone)]
+pub struct JobService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+fn can_see(viewer: &User, job: &Job) -> bool {
+    viewer.is_admin || job.created_by == Some(viewer.id)
+}
+
+impl JobService {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// A new `pending` job owned by `owner`, progress 0.
+    pub async fn create(&self, owner: &User, req: CreateJob) -> Result<Job, JobError> {
+        let metadata = match req.metadata {
+            None | Some(Value::Null) => Value::Object(Default::default()),
+            Some(object @ Value::Object(_)) => object,
+            Some(_) => return Err(JobError::MetadataNotObject),
+        };
+        if let Some(dataset) = req.related_dataset_id {
+            match self.store.dataset_owner(dataset).await? {
+                Some(Some(o)) if o == owner.id => {}
+                Some(_) if owner.is_admin => {}
+                _ => return Err(JobError::UnknownDataset),
+            }
+        }
+        let new = NewJob {
+            job_type: req.job_type,
+            created_by: Some(owner.id),
+            related_dataset_id: req.related_dataset_id,
+            metadata,
+            created_at: self.clock.now(),
+        };
+        self.store.insert_job(&new).await.map_err(|e| match e {
+            // The dataset was deleted between the check and the insert.
+            StoreError::ForeignKey(_) => JobError::UnknownDataset,
+            other => other.into(),
+        })
+    }
+
+    /// One job, if `viewer` owns it or is an admin.
+    pub async fn get(&self, viewer: &User, id: Uuid) -> Result<Job, JobError> {
+        match self.store.find_job(id).await? {
+            Some(job) if can_see(viewer, &job) => Ok(job),
+            _ => Err(JobError::NotFound),
+        }
+    }
+
+    /// The user's unfinished jobs, whatever their age, plus those finished in the last
+    /// [`FINISHED_VISIBLE_FOR`], newest first.
+    pub async fn active(&self, user: &User) -> Result<Vec<Job>, JobError> {
+        let since = self.clock.now() - FINISHED_VISIBLE_FOR;
+        Ok(self.store.active_jobs(user.id, since).await?)
+    }
+
+    /// `action` on a job `viewer` may see.
+    pub async fn act(&self, viewer: &User, id: Uuid, action: Action) -> Result<Job, JobError> {
+        self.get(viewer, id).await?;
+        self.apply(id, action).await
+    }
+
+    /// `action` on any job, atomically: it changes nothing unless the job's state allows it.
+    pub async fn apply(&self, id: Uuid, action: Action) -> Result<Job, JobError> {
+        let name = action.name();
+        let change = action.change(self.clock.now());
+        if let Some(job) = self.store.change_job(id, &change).await? {
+            return Ok(job);
+        }
+        match self.store.find_job(id).await? {
+            Some(job) => Err(JobError::Conflict {
+                action: name,
+                status: job.status,
+            }),
+            None => Err(JobError::NotFound),
+        }
+    }
+
+    pub async fn start(&self, id: Uuid) -> Result<Job, JobError> {
+        self.apply(id, Action::Start).await
+    }
+
+    pub async fn update_progress(&self, id: Uuid, progress: i64) -> Result<Job, JobError> {
+        self.apply(id, Action::Progress(progress)).await
+    }
+
+    pub async fn complete(&self, id: Uuid) -> Result<Job, JobError> {
+        self.apply(id, Action::Complete).await
+    }
+
+    pub async fn fail(&self, id: Uuid, message: impl Into<String>) -> Result<Job, JobError> {
+        self.apply(id, Action::Fail(message.into())).await
+    }
+
+    pub async fn cancel(&self, id: Uuid) -> Result<Job, JobError> {
+        self.apply(id, Action::Cancel).await
+    }
+}

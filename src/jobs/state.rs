@@ -1,0 +1,186 @@
+//! The job state machine as pure data: which action is legal from which state, and what it
+//! writes. Storage applies a [`JobChange`] atomically, guarded by [`JobChange::from`].
+
+use super::model::JobStatus;
+use chrono::{DateTime, Utc};
+
+/// Something that can happen to a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    /// Report progress in percent; clamped to 0..=100 and never lowered within a run.
+    Progress(i64),
+    Complete,
+    Fail(String),
+    Cancel,
+}
+
+/// The write one action makes, applied only while the job is in one of `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobChange {
+    pub from: &'static [JobStatus],
+    pub status: JobStatus,
+    /// Raise progress to at least this value (progress never goes backwards).
+    pub progress_at_least: Option<i32>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error_message: Option<String>,
+}
+
+/// Error messages are for people; an unbounded one is a log dump, not a message.
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 10_000;
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Progress(_) => "progress",
+            Action::Complete => "complete",
+            Action::Fail(_) => "fail",
+            Action::Cancel => "cancel",
+        }
+    }
+
+    /// The states this action may be taken from.
+    pub fn allowed_from(&self) -> &'static [JobStatus] {
+        use JobStatus::*;
+        match self {
+            Action::Start => &[Pending],
+            Action::Progress(_) | Action::Complete | Action::Fail(_) => &[Running],
+            Action::Cancel => &[Pending, Running],
+        }
+    }
+
+    pub fn is_allowed_from(&self, status: JobStatus) -> bool {
+        self.allowed_from().contains(&status)
+    }
+
+    /// The write this action makes at time `now`.
+    pub fn change(self, now: DateTime<Utc>) -> JobChange {
+        let from = self.allowed_from();
+        let base = JobChange {
+            from,
+            status: JobStatus::Running,
+            progress_at_least: None,
+            started_at: None,
+            completed_at: None,
+            error_message: None,
+        };
+        match self {
+            Action::Start => JobChange {
+                started_at: Some(now),
+                ..base
+            },
+            Action::Progress(p) => JobChange {
+                progress_at_least: Some(p.clamp(0, 100) as i32),
+                ..base
+            },
+            Action::Complete => JobChange {
+                status: JobStatus::Completed,
+                progress_at_least: Some(100),
+                completed_at: Some(now),
+                ..base
+            },
+            Action::Fail(message) => JobChange {
+                status: JobStatus::Failed,
+                completed_at: Some(now),
+                error_message: Some(message.chars().take(MAX_ERROR_MESSAGE_CHARS).collect()),
+                ..base
+            },
+            Action::Cancel => JobChange {
+                status: JobStatus::Cancelled,
+                completed_at: Some(now),
+                ..base
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use JobStatus::*;
+
+    fn all_actions() -> Vec<Action> {
+        vec![
+            Action::Start,
+            Action::Progress(50),
+            Action::Complete,
+            Action::Fail("boom".into()),
+            Action::Cancel,
+        ]
+    }
+
+    #[test]
+    fn transition_table_matches_the_spec() {
+        let legal: Vec<(JobStatus, &str, JobStatus)> = JobStatus::ALL
+            .iter()
+            .flat_map(|&from| {
+                all_actions()
+                    .into_iter()
+                    .filter(move |a| a.is_allowed_from(from))
+                    .map(move |a| (from, a.name(), a.change(Utc::now()).status))
+            })
+            .collect();
+        assert_eq!(
+            legal,
+            vec![
+                (Pending, "start", Running),
+                (Pending, "cancel", Cancelled),
+                (Running, "progress", Running),
+                (Running, "complete", Completed),
+                (Running, "fail", Failed),
+                (Running, "cancel", Cancelled),
+            ]
+        );
+    }
+
+    #[test]
+    fn terminal_states_allow_nothing() {
+        for status in JobStatus::ALL.iter().filter(|s| s.is_terminal()) {
+            for action in all_actions() {
+                assert!(
+                    !action.is_allowed_from(*status),
+                    "{} from {status}",
+                    action.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn progress_is_clamped() {
+        let now = Utc::now();
+        assert_eq!(Action::Progress(-5).change(now).progress_at_least, Some(0));
+        assert_eq!(
+            Action::Progress(250).change(now).progress_at_least,
+            Some(100)
+        );
+        assert_eq!(
+            Action::Progress(i64::MAX).change(now).progress_at_least,
+            Some(100)
+        );
+    }
+
+    #[test]
+    fn complete_sets_full_progress_and_completion_time() {
+        let now = Utc::now();
+        let change = Action::Complete.change(now);
+        assert_eq!(change.progress_at_least, Some(100));
+        assert_eq!(change.completed_at, Some(now));
+    }
+
+    #[test]
+    fn fail_keeps_a_bounded_message() {
+        let change = Action::Fail("x".repeat(50_000)).change(Utc::now());
+        assert_eq!(
+            change.error_message.unwrap().chars().count(),
+            MAX_ERROR_MESSAGE_CHARS
+        );
+    }
+
+    #[test]
+    fn cancel_freezes_progress() {
+        assert_eq!(Action::Cancel.change(Utc::now()).progress_at_least, None);
+    }
+}

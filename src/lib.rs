@@ -1,0 +1,17 @@
+//! jobwatch: durable background jobs that every user can watch live.
+//!
+//! The crate is laid out by concept: `jobs/` (model, state machine, service, routes),
+//! `auth/` and `users/`, `storage/` (the PostgreSQL and SQLite backends behind one trait),
+//! `http/` (router, errors, extractors, OpenAPI) and the process plumbing at the root.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod jobs;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+pub mod text_enum;
+pub mod users;

@@ -1,0 +1,162 @@
+//! Storage: every database operation jobwatch needs, behind one trait with a PostgreSQL and
+//! a SQLite implementation. Everything above this boundary is written once; the contract
+//! test suite runs against both.
+
+/// The `background_jobs` columns every job query returns, in one place for both backends.
+macro_rules! job_columns {
+    () => {
+        "id, job_type, status, progress, related_dataset_id, created_by, created_at, started_at, \
+         completed_at, error_message, retry_count, max_retries, metadata"
+    };
+}
+
+mod postgres;
+mod sqlite;
+
+use crate::jobs::model::{Job, NewJob};
+use crate::jobs::state::JobChange;
+use crate::users::{NewUser, User};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error("foreign key violated: {0}")]
+    ForeignKey(String),
+    /// A row holds a value the code does not understand (e.g. written by another tool).
+    #[error("row {id}: {problem}")]
+    BadRow { id: String, problem: String },
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            let constraint = db.constraint().unwrap_or_default().to_owned();
+            if db.is_unique_violation() {
+                return StoreError::Unique(constraint);
+            }
+            if db.is_foreign_key_violation() {
+                return StoreError::ForeignKey(constraint);
+            }
+        }
+        StoreError::Database(err)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The operations of every backend. Each is one statement or one short transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Apply every pending migration; returns the versions applied.
+    async fn migrate_up(&self) -> StoreResult<Vec<i64>>;
+    /// Roll back every applied migration newer than `target`; returns the versions undone.
+    async fn migrate_down(&self, target: i64) -> StoreResult<Vec<i64>>;
+    /// Versions applied so far, oldest first.
+    async fn applied_migrations(&self) -> StoreResult<Vec<i64>>;
+
+    async fn insert_user(&self, user: &NewUser) -> StoreResult<User>;
+    async fn any_user_exists(&self) -> StoreResult<bool>;
+    /// The user and their password hash, matching the email case-insensitively.
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>>;
+
+    async fn insert_token(
+        &self,
+        token_hash: &[u8],
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The owner of an unexpired token.
+    async fn find_user_by_token(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
+    async fn delete_token(&self, token_hash: &[u8]) -> StoreResult<()>;
+    async fn delete_expired_tokens(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// `Some(owner)` when the dataset exists (the owner may be unknown).
+    async fn dataset_owner(&self, id: Uuid) -> StoreResult<Option<Option<Uuid>>>;
+
+    async fn insert_job(&self, job: &NewJob) -> StoreResult<Job>;
+    async fn find_job(&self, id: Uuid) -> StoreResult<Option<Job>>;
+    /// The user's pending and running jobs, and those finished at or after `finished_since`,
+    /// newest first.
+    async fn active_jobs(
+        &self,
+        user_id: Uuid,
+        finished_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<Job>>;
+    /// Apply `change` if the job is in one of `change.from`; `None` if it is not (or is gone).
+    async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>>;
+}
+
+/// Connection settings shared by both backends.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Open the database a URL names: `postgres://…` or `sqlite://…` (created if missing).
+pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url, settings).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url, settings).await?))
+    } else {
+        anyhow::bail!("unsupported DATABASE_URL scheme (expected postgres:// or sqlite://)")
+    }
+}
+
+/// Shared by the backends: the versions a migrator knows, applied or rolled back between
+/// two snapshots of the applied set.
+fn version_diff(before: &[i64], after: &[i64]) -> Vec<i64> {
+    let (longer, shorter) = if before.len() > after.len() {
+        (before, after)
+    } else {
+        (after, before)
+    };
+    longer
+        .iter()
+        .copied()
+        .filter(|v| !shorter.contains(v))
+        .collect()
+}
+
+/// Parses a status/type text column, naming the row on failure.
+fn parse_column<T: std::str::FromStr>(id: &Uuid, text: &str) -> StoreResult<T>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|e: T::Err| StoreError::BadRow {
+        id: id.to_string(),
+        problem: e.to_string(),
+    })
+}

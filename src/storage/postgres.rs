@@ -1,0 +1,281 @@
+//! The PostgreSQL backend: the production engine, many nodes on one database.
+
+use super::{PoolSettings, Store, StoreResult, parse_column, version_diff};
+use crate::jobs::model::{Job, NewJob};
+use crate::jobs::state::JobChange;
+use crate::users::{NewUser, User};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{ConnectOptions, Row};
+use std::str::FromStr;
+use uuid::Uuid;
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)?
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Wrap an existing pool (tests point it at their own schema).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn job_from_row(row: &PgRow) -> StoreResult<Job> {
+    let id: Uuid = row.try_get("id")?;
+    Ok(Job {
+        job_type: parse_column(&id, row.try_get("job_type")?)?,
+        status: parse_column(&id, row.try_get("status")?)?,
+        progress: row.try_get("progress")?,
+        related_dataset_id: row.try_get("related_dataset_id")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        completed_at: row.try_get("completed_at")?,
+        error_message: row.try_get("error_message")?,
+        retry_count: row.try_get("retry_count")?,
+        max_retries: row.try_get("max_retries")?,
+        metadata: row.try_get::<Json<Value>, _>("metadata")?.0,
+        id,
+    })
+}
+
+fn user_from_row(row: &PgRow) -> StoreResult<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        is_admin: row.try_get("is_admin")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn migrate_up(&self) -> StoreResult<Vec<i64>> {
+        let before = self.applied_migrations().await?;
+        MIGRATOR.run(&self.pool).await?;
+        Ok(version_diff(&before, &self.applied_migrations().await?))
+    }
+
+    async fn migrate_down(&self, target: i64) -> StoreResult<Vec<i64>> {
+        let before = self.applied_migrations().await?;
+        MIGRATOR.undo(&self.pool, target).await?;
+        Ok(version_diff(&before, &self.applied_migrations().await?))
+    }
+
+    async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
+        let exists: bool = sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null")
+            .fetch_one(&self.pool)
+            .await?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "select version from _sqlx_migrations where success order by version",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn insert_user(&self, user: &NewUser) -> StoreResult<User> {
+        let row = sqlx::query(
+            "insert into users (email, password_hash, is_admin, created_at) values ($1, $2, $3, $4) \
+             returning id, email, is_admin, created_at",
+        )
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.is_admin)
+        .bind(user.created_at)
+        .fetch_one(&self.pool)
+        .await?;
+        user_from_row(&row)
+    }
+
+    async fn any_user_exists(&self) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar("select exists (select 1 from users)")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>> {
+        let row = sqlx::query(
+            "select id, email, is_admin, created_at, password_hash from users where lower(email) = lower($1)",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    async fn insert_token(
+        &self,
+        token_hash: &[u8],
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("insert into auth_tokens (token_hash, user_id, created_at, expires_at) values ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_user_by_token(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "select u.id, u.email, u.is_admin, u.created_at from auth_tokens t join users u on u.id = t.user_id \
+             where t.token_hash = $1 and t.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_token(&self, token_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("delete from auth_tokens where token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_tokens(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("delete from auth_tokens where user_id = $1 and expires_at <= $2")
+            .bind(user_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn dataset_owner(&self, id: Uuid) -> StoreResult<Option<Option<Uuid>>> {
+        Ok(
+            sqlx::query_scalar("select created_by from datasets where id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn insert_job(&self, job: &NewJob) -> StoreResult<Job> {
+        let sql = concat!(
+            "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at) \
+             values ($1, $2, $3, $4, $5) returning ",
+            job_columns!(),
+            ""
+        );
+        let row = sqlx::query(sql)
+            .bind(job.job_type.as_str())
+            .bind(job.created_by)
+            .bind(job.related_dataset_id)
+            .bind(Json(&job.metadata))
+            .bind(job.created_at)
+            .fetch_one(&self.pool)
+            .await?;
+        job_from_row(&row)
+    }
+
+    async fn find_job(&self, id: Uuid) -> StoreResult<Option<Job>> {
+        let sql = concat!(
+            "select ",
+            job_columns!(),
+            " from background_jobs where id = $1"
+        );
+        let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn active_jobs(
+        &self,
+        user_id: Uuid,
+        finished_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<Job>> {
+        // Two short index range scans (see the migration's partial indexes), merged and sorted.
+        let sql = concat!(
+            "select ",
+            job_columns!(),
+            " from background_jobs \
+             where created_by = $1 and status in ('pending', 'running') \
+             union all \
+             select ",
+            job_columns!(),
+            " from background_jobs \
+             where created_by = $1 and completed_at >= $2 and status in ('completed', 'failed', 'cancelled') \
+             order by created_at desc"
+        );
+        let rows = sqlx::query(sql)
+            .bind(user_id)
+            .bind(finished_since)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>> {
+        let from: Vec<&str> = change.from.iter().map(|s| s.as_str()).collect();
+        let sql = concat!(
+            "update background_jobs set \
+               status = $2, \
+               progress = greatest(progress, coalesce($3, progress)), \
+               started_at = coalesce($4, started_at), \
+               completed_at = coalesce($5, completed_at), \
+               error_message = coalesce($6, error_message) \
+             where id = $1 and status = any($7) \
+             returning ",
+            job_columns!(),
+            ""
+        );
+        let row = sqlx::query(sql)
+            .bind(id)
+            .bind(change.status.as_str())
+            .bind(change.progress_at_least)
+            .bind(change.started_at)
+            .bind(change.completed_at)
+            .bind(change.error_message.as_deref())
+            .bind(&from)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+}

@@ -1,0 +1,342 @@
+//! The SQLite backend: the embedded default, one node. uuids are stored as hyphenated text,
+//! timestamps as canonical UTC text (see the migration), so text order is time order.
+
+use super::{PoolSettings, Store, StoreError, StoreResult, parse_column, version_diff};
+use crate::jobs::model::{Job, NewJob};
+use crate::jobs::state::JobChange;
+use crate::users::{NewUser, User};
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::Row;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use std::str::FromStr;
+use uuid::Uuid;
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(settings.acquire_timeout)
+            .foreign_keys(true);
+        if let Some(dir) = options
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+/// The canonical text form of a timestamp, identical to the migration's
+/// `strftime('%Y-%m-%dT%H:%M:%fZ', …)`.
+fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn time_column(id: &str, row: &SqliteRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(&t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| StoreError::BadRow {
+                id: id.to_owned(),
+                problem: format!("{column} '{t}': {e}"),
+            })
+    })
+    .transpose()
+}
+
+fn uuid_column(id: &str, row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        Uuid::parse_str(&t).map_err(|e| StoreError::BadRow {
+            id: id.to_owned(),
+            problem: format!("{column} '{t}': {e}"),
+        })
+    })
+    .transpose()
+}
+
+fn required<T>(id: &str, column: &str, value: Option<T>) -> StoreResult<T> {
+    value.ok_or_else(|| StoreError::BadRow {
+        id: id.to_owned(),
+        problem: format!("{column} is null"),
+    })
+}
+
+fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
+    let raw_id: String = row.try_get("id")?;
+    let id = required(&raw_id, "id", uuid_column(&raw_id, row, "id")?)?;
+    let metadata: String = row.try_get("metadata")?;
+    Ok(Job {
+        job_type: parse_column(&id, row.try_get("job_type")?)?,
+        status: parse_column(&id, row.try_get("status")?)?,
+        progress: row.try_get("progress")?,
+        related_dataset_id: uuid_column(&raw_id, row, "related_dataset_id")?,
+        created_by: uuid_column(&raw_id, row, "created_by")?,
+        created_at: required(
+            &raw_id,
+            "created_at",
+            time_column(&raw_id, row, "created_at")?,
+        )?,
+        started_at: time_column(&raw_id, row, "started_at")?,
+        completed_at: time_column(&raw_id, row, "completed_at")?,
+        error_message: row.try_get("error_message")?,
+        retry_count: row.try_get("retry_count")?,
+        max_retries: row.try_get("max_retries")?,
+        metadata: serde_json::from_str(&metadata).map_err(|e| StoreError::BadRow {
+            id: raw_id.clone(),
+            problem: format!("metadata: {e}"),
+        })?,
+        id,
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    let raw_id: String = row.try_get("id")?;
+    Ok(User {
+        id: required(&raw_id, "id", uuid_column(&raw_id, row, "id")?)?,
+        email: row.try_get("email")?,
+        is_admin: row.try_get("is_admin")?,
+        created_at: required(
+            &raw_id,
+            "created_at",
+            time_column(&raw_id, row, "created_at")?,
+        )?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn migrate_up(&self) -> StoreResult<Vec<i64>> {
+        let before = self.applied_migrations().await?;
+        MIGRATOR.run(&self.pool).await?;
+        Ok(version_diff(&before, &self.applied_migrations().await?))
+    }
+
+    async fn migrate_down(&self, target: i64) -> StoreResult<Vec<i64>> {
+        let before = self.applied_migrations().await?;
+        MIGRATOR.undo(&self.pool, target).await?;
+        Ok(version_diff(&before, &self.applied_migrations().await?))
+    }
+
+    async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
+        let exists: bool = sqlx::query_scalar(
+            "select exists (select 1 from sqlite_master where type = 'table' and name = '_sqlx_migrations')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_scalar(
+            "select version from _sqlx_migrations where success order by version",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn insert_user(&self, user: &NewUser) -> StoreResult<User> {
+        let row = sqlx::query(
+            "insert into users (id, email, password_hash, is_admin, created_at) values (?1, ?2, ?3, ?4, ?5) \
+             returning id, email, is_admin, created_at",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.is_admin)
+        .bind(time_text(user.created_at))
+        .fetch_one(&self.pool)
+        .await?;
+        user_from_row(&row)
+    }
+
+    async fn any_user_exists(&self) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar("select exists (select 1 from users)")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>> {
+        let row = sqlx::query(
+            "select id, email, is_admin, created_at, password_hash from users where lower(email) = lower(?1)",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+            .transpose()
+    }
+
+    async fn insert_token(
+        &self,
+        token_hash: &[u8],
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("insert into auth_tokens (token_hash, user_id, created_at, expires_at) values (?1, ?2, ?3, ?4)")
+            .bind(token_hash)
+            .bind(user_id.to_string())
+            .bind(time_text(now))
+            .bind(time_text(expires_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn find_user_by_token(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "select u.id, u.email, u.is_admin, u.created_at from auth_tokens t join users u on u.id = t.user_id \
+             where t.token_hash = ?1 and t.expires_at > ?2",
+        )
+        .bind(token_hash)
+        .bind(time_text(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_token(&self, token_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("delete from auth_tokens where token_hash = ?1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_tokens(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("delete from auth_tokens where user_id = ?1 and expires_at <= ?2")
+            .bind(user_id.to_string())
+            .bind(time_text(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn dataset_owner(&self, id: Uuid) -> StoreResult<Option<Option<Uuid>>> {
+        let owner: Option<Option<String>> =
+            sqlx::query_scalar("select created_by from datasets where id = ?1")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(owner.map(|o| o.and_then(|text| Uuid::parse_str(&text).ok())))
+    }
+
+    async fn insert_job(&self, job: &NewJob) -> StoreResult<Job> {
+        let sql = concat!(
+            "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at) \
+             values (?1, ?2, ?3, ?4, ?5, ?6) returning ",
+            job_columns!()
+        );
+        let row = sqlx::query(sql)
+            .bind(Uuid::new_v4().to_string())
+            .bind(job.job_type.as_str())
+            .bind(job.created_by.map(|u| u.to_string()))
+            .bind(job.related_dataset_id.map(|u| u.to_string()))
+            .bind(job.metadata.to_string())
+            .bind(time_text(job.created_at))
+            .fetch_one(&self.pool)
+            .await?;
+        job_from_row(&row)
+    }
+
+    async fn find_job(&self, id: Uuid) -> StoreResult<Option<Job>> {
+        let sql = concat!(
+            "select ",
+            job_columns!(),
+            " from background_jobs where id = ?1"
+        );
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn active_jobs(
+        &self,
+        user_id: Uuid,
+        finished_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<Job>> {
+        let sql = concat!(
+            "select ",
+            job_columns!(),
+            " from background_jobs \
+             where created_by = ?1 and status in ('pending', 'running') \
+             union all \
+             select ",
+            job_columns!(),
+            " from background_jobs \
+             where created_by = ?1 and completed_at >= ?2 and status in ('completed', 'failed', 'cancelled') \
+             order by created_at desc"
+        );
+        let rows = sqlx::query(sql)
+            .bind(user_id.to_string())
+            .bind(time_text(finished_since))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>> {
+        let from =
+            serde_json::to_string(&change.from.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                .expect("a list of strings serialises");
+        let sql = concat!(
+            "update background_jobs set \
+               status = ?2, \
+               progress = max(progress, coalesce(?3, progress)), \
+               started_at = coalesce(?4, started_at), \
+               completed_at = coalesce(?5, completed_at), \
+               error_message = coalesce(?6, error_message) \
+             where id = ?1 and status in (select value from json_each(?7)) \
+             returning ",
+            job_columns!()
+        );
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .bind(change.status.as_str())
+            .bind(change.progress_at_least)
+            .bind(change.started_at.map(time_text))
+            .bind(change.completed_at.map(time_text))
+            .bind(change.error_message.as_deref())
+            .bind(from)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+}
