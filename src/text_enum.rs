@@ -10,14 +10,15 @@ pub struct UnknownValue {
 }
 
 /// Defines a fieldless enum whose variants map one-to-one to lowercase names, with
-/// `as_str`, `ALL`, `FromStr`, `Display`, serde and OpenAPI support.
+/// `as_str`, `ALL`, `FromStr`, `Display`, serde and OpenAPI support. Each name must be its
+/// variant's name in lowercase: the OpenAPI schema derives the names that way.
 #[macro_export]
 macro_rules! text_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident as $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-        #[serde(try_from = "String", into = "&'static str")]
-        $vis enum $name { $(#[serde(rename = $text)] $variant),+ }
+        #[serde(try_from = "String", into = "&'static str", rename_all = "lowercase")]
+        $vis enum $name { $($variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];

@@ -80,9 +80,12 @@ mod tests {
     fn names_round_trip() {
         for t in JobType::ALL {
             assert_eq!(t.as_str().parse::<JobType>().unwrap(), *t);
+            // The OpenAPI schema spells variants as their lowercase names.
+            assert_eq!(format!("{t:?}").to_lowercase(), t.as_str());
         }
         for s in JobStatus::ALL {
             assert_eq!(s.as_str().parse::<JobStatus>().unwrap(), *s);
+            assert_eq!(format!("{s:?}").to_lowercase(), s.as_str());
         }
     }
 

@@ -45,6 +45,15 @@ impl SqliteStore {
             .await?;
         Ok(Self { pool })
     }
+
+    /// Wrap an existing pool (tests keep a second handle for plain SQL).
+    pub fn from_pool(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
 }
 
 /// The canonical text form of a timestamp, identical to the migration's

@@ -1,0 +1,60 @@
+//! Bad input gets a clear JSON error with the right status, never a 500 or plain text.
+
+use crate::helpers::contract_tests;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+
+fn raw_post(path: &str, token: &str, content_type: Option<&str>, body: Vec<u8>) -> Request<Body> {
+    let mut req = Request::post(path).header("authorization", format!("Bearer {token}"));
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    req.body(Body::from(body)).unwrap()
+}
+
+contract_tests! {
+    async fn bad_bodies_get_json_errors(app) {
+        let user = app.new_user("u@example.com").await;
+        let cases: Vec<(Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
+            (Some("application/json"), b"{\"job_type\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
+            (Some("application/json"), b"not json".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
+            (Some("application/json"), b"{\"job_type\": \"imp\xff\xfe\"}".to_vec(), StatusCode::BAD_REQUEST, "malformed_json"),
+            (Some("application/json"), b"[]".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+            (Some("text/plain"), b"{\"job_type\": \"import\"}".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            (None, b"{\"job_type\": \"import\"}".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        ];
+        for (content_type, body, status, code) in cases {
+            let res = app.send(raw_post("/api/v2/jobs", &user.token, content_type, body.clone())).await;
+            assert_eq!(res.status, status, "{}", String::from_utf8_lossy(&body));
+            assert_eq!(res.body["error"]["code"], code);
+            assert!(res.body["error"]["message"].is_string());
+        }
+        assert!(app.active_ids(&user).await.is_empty(), "nothing was created");
+    }
+
+    async fn oversized_bodies_are_413(app) {
+        let user = app.new_user("u@example.com").await;
+        let big = format!("{{\"job_type\": \"import\", \"metadata\": {{\"blob\": \"{}\"}}}}", "x".repeat(100 * 1024));
+        let res = app.send(raw_post("/api/v2/jobs", &user.token, Some("application/json"), big.into_bytes())).await;
+        assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(res.body["error"]["code"], "body_too_large");
+        assert!(app.active_ids(&user).await.is_empty());
+    }
+
+    async fn unknown_routes_and_methods_get_json_errors(app) {
+        let user = app.new_user("u@example.com").await;
+        let res = app.get("/api/v2/nothing-here", &user).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        assert_eq!(res.body["error"]["code"], "not_found");
+        let res = app.request(Method::DELETE, "/api/v2/jobs/active", Some(&user.token), None).await;
+        assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(res.body["error"]["code"], "method_not_allowed");
+    }
+
+    async fn every_response_carries_a_request_id(app) {
+        let res = app.request(Method::GET, "/healthz", None, None).await;
+        assert!(uuid::Uuid::parse_str(res.headers["x-request-id"].to_str().unwrap()).is_ok());
+        let req = Request::get("/healthz").header("x-request-id", "trace-me-42").body(Body::empty()).unwrap();
+        assert_eq!(app.send(req).await.headers["x-request-id"], "trace-me-42", "a caller's id is kept");
+    }
+}

@@ -1,0 +1,314 @@
+//! `TestApp`: the whole router over a fresh database (a SQLite file, or a PostgreSQL schema
+//! of its own), a hand-moved clock, and helpers that read like the spec.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use http_body_util::BodyExt;
+use jobwatch::clock::ManualClock;
+use jobwatch::http::{AppState, DEFAULT_MAX_BODY_BYTES, router};
+use jobwatch::startup::app_state;
+use jobwatch::storage::{PgStore, PoolSettings, SqliteStore, Store};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+pub fn postgres_url() -> String {
+    std::env::var("JOBWATCH_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Plain-SQL access to the test's database, as another tool would have.
+pub enum RawDb {
+    Sqlite {
+        pool: sqlx::SqlitePool,
+        path: PathBuf,
+    },
+    Postgres {
+        pool: sqlx::PgPool,
+        schema: String,
+    },
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<dyn Store>,
+    pub raw: RawDb,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+}
+
+fn start_time() -> DateTime<Utc> {
+    // Whole milliseconds: SQLite keeps millisecond precision, so both backends agree.
+    Utc::now()
+        .duration_trunc(Duration::milliseconds(1))
+        .unwrap()
+}
+
+impl TestApp {
+    pub async fn sqlite() -> TestApp {
+        let path =
+            std::env::temp_dir().join(format!("jobwatch-test-{}.db", Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}", path.display());
+        let store = SqliteStore::connect(&url, &PoolSettings::default())
+            .await
+            .expect("open sqlite");
+        let raw = RawDb::Sqlite {
+            pool: store.pool().clone(),
+            path,
+        };
+        Self::build(Arc::new(store), raw).await
+    }
+
+    pub async fn postgres() -> TestApp {
+        let url = postgres_url();
+        let schema = format!("jwtest_{}", Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {url} is not reachable ({e}); set JOBWATCH_TEST_DATABASE_URL or run the SQLite half")
+        });
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("create schema {schema}")))
+            .await
+            .expect("create schema");
+        admin.close().await.ok();
+        let options = sqlx::postgres::PgConnectOptions::from_str(&url)
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let raw = RawDb::Postgres {
+            pool: pool.clone(),
+            schema,
+        };
+        Self::build(Arc::new(PgStore::from_pool(pool)), raw).await
+    }
+
+    async fn build(store: Arc<dyn Store>, raw: RawDb) -> TestApp {
+        store.migrate_up().await.expect("migrations");
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let state = app_state(store.clone(), clock.clone(), TOKEN_TTL).unwrap();
+        let router = router(state.clone(), DEFAULT_MAX_BODY_BYTES);
+        TestApp {
+            router,
+            state,
+            clock,
+            store,
+            raw,
+        }
+    }
+
+    pub async fn cleanup(self) {
+        match self.raw {
+            RawDb::Sqlite { pool, path } => {
+                pool.close().await;
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            RawDb::Postgres { pool, schema } => {
+                let _ = pool
+                    .execute(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade")))
+                    .await;
+                pool.close().await;
+            }
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// Run plain SQL, as another tool writing the table would.
+    pub async fn sql(&self, sql: &str) -> Result<(), sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.raw {
+            RawDb::Sqlite { pool, .. } => pool.execute(sql).await.map(|_| ()),
+            RawDb::Postgres { pool, .. } => pool.execute(sql).await.map(|_| ()),
+        }
+    }
+
+    /// A timestamp literal both backends read: ISO-8601 UTC.
+    pub fn ago(&self, by: Duration) -> String {
+        (self.clock_now() - by).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        use jobwatch::clock::Clock;
+        self.clock.now()
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "{status}: body is not JSON: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let req = match body {
+            Some(body) => req
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.send(req.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, user: &TestUser) -> TestResponse {
+        self.request(Method::GET, path, Some(&user.token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, user: &TestUser, body: Value) -> TestResponse {
+        self.request(Method::POST, path, Some(&user.token), Some(body))
+            .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.request(
+            Method::POST,
+            "/api/v2/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    async fn user(&self, email: &str, admin: bool) -> TestUser {
+        let user = self
+            .state
+            .users
+            .create(email, PASSWORD, admin)
+            .await
+            .expect("create user");
+        let login = self.login(email, PASSWORD).await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+        TestUser {
+            id: user.id,
+            email: email.to_owned(),
+            token: login.body["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn new_user(&self, email: &str) -> TestUser {
+        self.user(email, false).await
+    }
+
+    pub async fn new_admin(&self, email: &str) -> TestUser {
+        self.user(email, true).await
+    }
+
+    /// `POST /api/v2/jobs` as `user`; asserts 201 and returns the job.
+    pub async fn create_job(&self, user: &TestUser, job_type: &str) -> Value {
+        let res = self
+            .post("/api/v2/jobs", user, json!({ "job_type": job_type }))
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        res.body
+    }
+
+    /// `POST /api/v2/jobs/{id}/{action}` as `user`.
+    pub async fn act(
+        &self,
+        user: &TestUser,
+        id: &Value,
+        action: &str,
+        body: Value,
+    ) -> TestResponse {
+        let path = format!("/api/v2/jobs/{}/{action}", id.as_str().unwrap());
+        self.post(&path, user, body).await
+    }
+
+    /// Ids of the user's active jobs, in the order returned.
+    pub async fn active_ids(&self, user: &TestUser) -> Vec<String> {
+        let res = self.get("/api/v2/jobs/active", user).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        res.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// Defines each test twice, once per backend: `name::sqlite` and `name::postgres`.
+macro_rules! contract_tests {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: &$crate::helpers::TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let app = $crate::helpers::TestApp::sqlite().await;
+                run(&app).await;
+                app.cleanup().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let app = $crate::helpers::TestApp::postgres().await;
+                run(&app).await;
+                app.cleanup().await;
+            }
+        }
+    )*};
+}
+pub(crate) use contract_tests;

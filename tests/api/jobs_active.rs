@@ -1,0 +1,107 @@
+//! `GET /api/v2/jobs/active`: what the frontend polls.
+
+use crate::helpers::contract_tests;
+use chrono::Duration;
+use serde_json::json;
+
+contract_tests! {
+    // Spec: test_get_active_jobs_filters_by_user.
+    async fn active_jobs_filters_by_user(app) {
+        let a = app.new_user("a@example.com").await;
+        let b = app.new_user("b@example.com").await;
+        let job_a = app.create_job(&a, "import").await;
+        let job_b = app.create_job(&b, "import").await;
+
+        assert_eq!(app.active_ids(&a).await, vec![job_a["id"].as_str().unwrap()]);
+        assert_eq!(app.active_ids(&b).await, vec![job_b["id"].as_str().unwrap()]);
+    }
+
+    // Spec: test_completed_jobs_disappear_after_5_minutes, with a row written 6 minutes ago.
+    async fn completed_jobs_disappear_after_five_minutes(app) {
+        let user = app.new_user("u@example.com").await;
+        app.sql(&format!(
+            "insert into background_jobs (job_type, status, progress, created_by, created_at, started_at, completed_at) \
+             values ('import', 'completed', 100, '{}', '{}', '{}', '{}')",
+            user.id, app.ago(Duration::minutes(20)), app.ago(Duration::minutes(19)), app.ago(Duration::minutes(6))
+        ))
+        .await
+        .unwrap();
+        assert!(app.active_ids(&user).await.is_empty());
+    }
+
+    async fn finished_jobs_stay_visible_for_five_minutes(app) {
+        let user = app.new_user("u@example.com").await;
+        let done = app.create_job(&user, "import").await;
+        let failed = app.create_job(&user, "export").await;
+        let cancelled = app.create_job(&user, "validation").await;
+        for job in [&done, &failed] {
+            assert_eq!(app.act(&user, &job["id"], "start", json!({})).await.status, 200);
+        }
+        assert_eq!(app.act(&user, &done["id"], "complete", json!({})).await.status, 200);
+        assert_eq!(app.act(&user, &failed["id"], "fail", json!({"error_message": "bad row 7"})).await.status, 200);
+        assert_eq!(app.act(&user, &cancelled["id"], "cancel", json!({})).await.status, 200);
+
+        app.clock.advance(Duration::minutes(5) - Duration::milliseconds(1));
+        assert_eq!(app.active_ids(&user).await.len(), 3, "all three still shown just under 5 minutes");
+
+        app.clock.advance(Duration::milliseconds(2));
+        assert!(app.active_ids(&user).await.is_empty(), "gone just over 5 minutes");
+    }
+
+    async fn long_running_jobs_stay_active_whatever_their_age(app) {
+        let user = app.new_user("u@example.com").await;
+        app.sql(&format!(
+            "insert into background_jobs (job_type, status, progress, created_by, created_at, started_at) \
+             values ('processing', 'running', 42, '{id}', '{t}', '{t}'), \
+                    ('import', 'pending', 0, '{id}', '{old}', null)",
+            id = user.id, t = app.ago(Duration::hours(3)), old = app.ago(Duration::days(30)),
+        ))
+        .await
+        .unwrap();
+        let res = app.get("/api/v2/jobs/active", &user).await;
+        let jobs = res.body.as_array().unwrap();
+        assert_eq!(jobs.len(), 2, "{}", res.body);
+        assert_eq!(jobs[0]["status"], "running");
+        assert_eq!(jobs[0]["progress"], 42);
+        assert_eq!(jobs[1]["status"], "pending");
+    }
+
+    async fn active_jobs_are_newest_first(app) {
+        let user = app.new_user("u@example.com").await;
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            ids.push(app.create_job(&user, "import").await["id"].as_str().unwrap().to_owned());
+            app.clock.advance(Duration::seconds(1));
+        }
+        ids.reverse();
+        assert_eq!(app.active_ids(&user).await, ids);
+    }
+
+    async fn active_list_shows_the_frontend_shape(app) {
+        let user = app.new_user("u@example.com").await;
+        let job = app.create_job(&user, "import").await;
+        let res = app.get("/api/v2/jobs/active", &user).await;
+        let item = &res.body[0];
+        assert_eq!(item["id"], job["id"]);
+        assert_eq!(item["type"], "import");
+        assert_eq!(item["status"], "pending");
+        assert_eq!(item["progress"], 0);
+        for field in ["created_at", "started_at", "completed_at", "error_message", "related_dataset_id",
+                      "metadata", "retry_count", "max_retries"] {
+            assert!(item.get(field).is_some(), "missing {field}");
+        }
+    }
+
+    async fn admins_see_only_their_own_jobs_in_the_active_list(app) {
+        let user = app.new_user("u@example.com").await;
+        let admin = app.new_admin("root@example.com").await;
+        app.create_job(&user, "import").await;
+        assert!(app.active_ids(&admin).await.is_empty());
+    }
+
+    async fn jobs_without_an_owner_are_nobodys_active_jobs(app) {
+        let user = app.new_user("u@example.com").await;
+        app.sql("insert into background_jobs (job_type, status) values ('import', 'running')").await.unwrap();
+        assert!(app.active_ids(&user).await.is_empty());
+    }
+}
