@@ -8,34 +8,15 @@ use std::sync::Arc;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url();
-    let settings = PoolSettings {
-        max_connections: cli.db_max_connections,
-        acquire_timeout: cli.db_timeout,
-    };
-    let store = storage::connect(&url, &settings)
-        .await
-        .context("opening the database")?;
+    let settings = PoolSettings { max_connections: cli.db_max_connections, acquire_timeout: cli.db_timeout };
+    let store = storage::connect(&url, &settings).await.context("opening the database")?;
     match cli.command {
         Command::Serve(args) => startup::serve(args, store).await,
         Command::Migrate { action } => migrate(action, store.as_ref()).await,
-        Command::User {
-            action:
-                UserAction::Add {
-                    email,
-                    password,
-                    admin,
-                },
-        } => {
+        Command::User { action: UserAction::Add { email, password, admin } } => {
             store.migrate_up().await?;
-            let user = UserService::new(store, Arc::new(SystemClock))
-                .create(&email, &password, admin)
-                .await?;
-            println!(
-                "created user {} ({}){}",
-                user.email,
-                user.id,
-                if user.is_admin { ", admin" } else { "" }
-            );
+            let user = UserService::new(store, Arc::new(SystemClock)).create(&email, &password, admin).await?;
+            println!("created user {} ({}){}", user.email, user.id, if user.is_admin { ", admin" } else { "" });
             Ok(())
         }
     }
@@ -58,10 +39,7 @@ async fn migrate(action: MigrateAction, store: &dyn Store) -> anyhow::Result<()>
             println!("rolled back {} migration(s) {undone:?}", undone.len());
         }
         MigrateAction::Status => {
-            println!(
-                "applied migrations: {:?}",
-                store.applied_migrations().await?
-            );
+            println!("applied migrations: {:?}", store.applied_migrations().await?);
         }
     }
     Ok(())

@@ -7,11 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "jobwatch",
-    version,
-    about = "Durable background jobs you can watch live"
-)]
+#[command(name = "jobwatch", version, about = "Durable background jobs you can watch live")]
 pub struct Cli {
     /// Database: `sqlite://PATH` (embedded, created if missing) or `postgres://…`.
     /// Default: `sqlite://<data dir>/jobwatch.db`.
@@ -19,21 +15,11 @@ pub struct Cli {
     pub database_url: Option<String>,
 
     /// Where jobwatch keeps its files (the default SQLite database among them).
-    #[arg(
-        long,
-        env = "JOBWATCH_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
+    #[arg(long, env = "JOBWATCH_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
     /// Most database connections this process opens.
-    #[arg(
-        long,
-        env = "JOBWATCH_DB_MAX_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
+    #[arg(long, env = "JOBWATCH_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
 
     /// How long to wait for a database connection (or, on SQLite, a lock) before failing.

@@ -15,11 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// The services over one store and one clock.
-pub fn app_state(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    token_ttl: Duration,
-) -> anyhow::Result<AppState> {
+pub fn app_state(store: Arc<dyn Store>, clock: Arc<dyn Clock>, token_ttl: Duration) -> anyhow::Result<AppState> {
     let ttl = chrono::Duration::from_std(token_ttl).context("token TTL out of range")?;
     Ok(AppState {
         jobs: JobService::new(store.clone(), clock.clone()),
@@ -53,26 +49,18 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()>
         tracing::info!(?applied, backend = store.backend(), "migrations up to date");
     }
     let state = app_state(store.clone(), Arc::new(SystemClock), args.token_ttl)?;
-    if let Some((email, password)) =
-        ensure_admin(&state.users, &args.admin_email, args.admin_password).await?
-    {
+    if let Some((email, password)) = ensure_admin(&state.users, &args.admin_email, args.admin_password).await? {
         println!("created the first admin: email {email}, password {password}");
     }
-    let listener = TcpListener::bind(args.bind)
-        .await
-        .with_context(|| format!("binding {}", args.bind))?;
+    let listener = TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
-    println!(
-        "jobwatch listening on http://{addr} ({} database)",
-        store.backend()
-    );
+    println!("jobwatch listening on http://{addr} ({} database)", store.backend());
     tracing::info!(%addr, "listening");
 
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let app = http::router(state, args.max_body_bytes);
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     tokio::select! {
         result = server => result.context("serving HTTP")?,
         () = async { shutdown.cancelled().await; tokio::time::sleep(args.shutdown_grace).await } => {

@@ -19,21 +19,13 @@ pub struct CurrentUser {
 pub struct AdminUser(pub User);
 
 fn bearer(parts: &Parts) -> Result<&str, AuthError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or(AuthError::Unauthorized("missing Authorization header"))?;
-    let value = header
-        .to_str()
-        .map_err(|_| AuthError::Unauthorized("malformed Authorization header"))?;
-    let (scheme, token) = value.split_once(' ').ok_or(AuthError::Unauthorized(
-        "expected 'Authorization: Bearer <token>'",
-    ))?;
+    let header = parts.headers.get(AUTHORIZATION).ok_or(AuthError::Unauthorized("missing Authorization header"))?;
+    let value = header.to_str().map_err(|_| AuthError::Unauthorized("malformed Authorization header"))?;
+    let (scheme, token) =
+        value.split_once(' ').ok_or(AuthError::Unauthorized("expected 'Authorization: Bearer <token>'"))?;
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return Err(AuthError::Unauthorized(
-            "expected 'Authorization: Bearer <token>'",
-        ));
+        return Err(AuthError::Unauthorized("expected 'Authorization: Bearer <token>'"));
     }
     Ok(token)
 }
@@ -41,26 +33,17 @@ fn bearer(parts: &Parts) -> Result<&str, AuthError> {
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
         let user = state.auth.authenticate(token).await?;
-        Ok(CurrentUser {
-            user,
-            token: token.to_owned(),
-        })
+        Ok(CurrentUser { user, token: token.to_owned() })
     }
 }
 
 impl FromRequestParts<AppState> for AdminUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let CurrentUser { user, .. } = CurrentUser::from_request_parts(parts, state).await?;
         if !user.is_admin {
             return Err(ApiError::forbidden("this operation needs an admin"));

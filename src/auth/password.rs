@@ -11,16 +11,13 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 }
 
 pub fn verify(password: &str, phc: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), phc)
-        .is_ok()
+    Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
 }
 
 /// Verifying against this when the email is unknown makes "no such user" cost as much as
 /// "wrong password", so response time does not reveal which emails exist.
-pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash("not a real password, only burns the same time").expect("argon2 with defaults")
-});
+pub static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash("not a real password, only burns the same time").expect("argon2 with defaults"));
 
 #[cfg(test)]
 mod tests {

@@ -56,10 +56,7 @@ pub async fn login(
     ),
     security(("bearer" = []))
 )]
-pub async fn logout(
-    State(state): State<AppState>,
-    caller: CurrentUser,
-) -> Result<StatusCode, ApiError> {
+pub async fn logout(State(state): State<AppState>, caller: CurrentUser) -> Result<StatusCode, ApiError> {
     state.auth.logout(&caller.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

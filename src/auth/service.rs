@@ -37,11 +37,7 @@ pub struct AuthService {
 
 impl AuthService {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, token_ttl: Duration) -> Self {
-        Self {
-            store,
-            clock,
-            token_ttl,
-        }
+        Self { store, clock, token_ttl }
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Result<Session, AuthError> {
@@ -62,14 +58,8 @@ impl AuthService {
         self.store.delete_expired_tokens(user.id, now).await?;
         let token = token::generate();
         let expires_at = now + self.token_ttl;
-        self.store
-            .insert_token(&token::digest(&token), user.id, now, expires_at)
-            .await?;
-        Ok(Session {
-            token,
-            expires_at,
-            user,
-        })
+        self.store.insert_token(&token::digest(&token), user.id, now, expires_at).await?;
+        Ok(Session { token, expires_at, user })
     }
 
     /// The user a bearer token belongs to, if it is known and unexpired.

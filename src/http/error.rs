@@ -35,14 +35,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            detail: ErrorDetail {
-                code,
-                message: message.into(),
-                details: None,
-            },
-        }
+        Self { status, detail: ErrorDetail { code, message: message.into(), details: None } }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -71,11 +64,7 @@ impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let at = std::panic::Location::caller();
         tracing::error!(error = %cause, location = %at, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal server error",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
     }
 }
 
@@ -84,9 +73,7 @@ impl IntoResponse for ApiError {
         let status = self.status;
         let mut response = (status, axum::Json(ErrorBody { error: self.detail })).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -101,11 +88,9 @@ impl From<JobError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", err.to_string())
                     .with_details(json!({ "action": action, "status": status }))
             }
-            JobError::MetadataNotObject | JobError::UnknownDataset => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                err.to_string(),
-            ),
+            JobError::MetadataNotObject | JobError::UnknownDataset => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
+            }
             JobError::Store(e) => ApiError::internal(e),
         }
     }
@@ -115,11 +100,9 @@ impl From<AuthError> for ApiError {
     #[track_caller]
     fn from(err: AuthError) -> Self {
         match err {
-            AuthError::InvalidCredentials => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                err.to_string(),
-            ),
+            AuthError::InvalidCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", err.to_string())
+            }
             AuthError::Unauthorized(message) => ApiError::unauthorized(message),
             AuthError::Store(e) => ApiError::internal(e),
             AuthError::Internal(e) => ApiError::internal(e),
@@ -131,14 +114,10 @@ impl From<UserError> for ApiError {
     #[track_caller]
     fn from(err: UserError) -> Self {
         match err {
-            UserError::InvalidEmail | UserError::InvalidPassword => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                err.to_string(),
-            ),
-            UserError::EmailTaken => {
-                ApiError::new(StatusCode::CONFLICT, "email_taken", err.to_string())
+            UserError::InvalidEmail | UserError::InvalidPassword => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
             }
+            UserError::EmailTaken => ApiError::new(StatusCode::CONFLICT, "email_taken", err.to_string()),
             UserError::Store(e) => ApiError::internal(e),
             UserError::Internal(e) => ApiError::internal(e),
         }
@@ -161,10 +140,6 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_path",
-            rejection.body_text(),
-        )
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", rejection.body_text())
     }
 }

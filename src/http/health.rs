@@ -22,16 +22,10 @@ pub async fn healthz() -> Json<Value> {
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     match state.store.ping().await {
-        Ok(()) => Ok(Json(
-            json!({ "status": "ready", "database": state.store.backend() }),
-        )),
+        Ok(()) => Ok(Json(json!({ "status": "ready", "database": state.store.backend() }))),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "database unreachable",
-            ))
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "database unreachable"))
         }
     }
 }

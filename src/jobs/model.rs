@@ -28,10 +28,7 @@ crate::text_enum! {
 impl JobStatus {
     /// Terminal states never change again.
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled
-        )
+        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled)
     }
 }
 
@@ -91,17 +88,11 @@ mod tests {
 
     #[test]
     fn serde_uses_lowercase_names() {
-        assert_eq!(
-            serde_json::to_string(&JobStatus::Cancelled).unwrap(),
-            "\"cancelled\""
-        );
+        assert_eq!(serde_json::to_string(&JobStatus::Cancelled).unwrap(), "\"cancelled\"");
         let t: JobType = serde_json::from_str("\"export\"").unwrap();
         assert_eq!(t, JobType::Export);
         let err = serde_json::from_str::<JobType>("\"EXPORT\"").unwrap_err();
-        assert!(
-            err.to_string().contains("expected one of: import, export"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("expected one of: import, export"), "{err}");
     }
 
     #[test]
@@ -114,13 +105,6 @@ mod tests {
     #[test]
     fn only_finished_states_are_terminal() {
         let terminal: Vec<_> = JobStatus::ALL.iter().filter(|s| s.is_terminal()).collect();
-        assert_eq!(
-            terminal,
-            [
-                &JobStatus::Completed,
-                &JobStatus::Failed,
-                &JobStatus::Cancelled
-            ]
-        );
+        assert_eq!(terminal, [&JobStatus::Completed, &JobStatus::Failed, &JobStatus::Cancelled]);
     }
 }

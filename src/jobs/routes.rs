@@ -111,11 +111,7 @@ pub async fn active_jobs(
     ),
     security(("bearer" = []))
 )]
-pub async fn get_job(
-    State(state): State<AppState>,
-    caller: CurrentUser,
-    PathParam(id): PathParam<Uuid>,
-) -> JobResult {
+pub async fn get_job(State(state): State<AppState>, caller: CurrentUser, PathParam(id): PathParam<Uuid>) -> JobResult {
     Ok(Json(state.jobs.get(&caller.user, id).await?.into()))
 }
 
@@ -138,11 +134,7 @@ pub async fn create_job(
     caller: CurrentUser,
     JsonBody(req): JsonBody<CreateJobRequest>,
 ) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
-    let req = CreateJob {
-        job_type: req.job_type,
-        related_dataset_id: req.related_dataset_id,
-        metadata: req.metadata,
-    };
+    let req = CreateJob { job_type: req.job_type, related_dataset_id: req.related_dataset_id, metadata: req.metadata };
     let job = state.jobs.create(&caller.user, req).await?;
     Ok((StatusCode::CREATED, Json(job.into())))
 }

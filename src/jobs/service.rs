@@ -21,10 +21,7 @@ pub enum JobError {
     #[error("job not found")]
     NotFound,
     #[error("cannot {action} a job that is {status}")]
-    Conflict {
-        action: &'static str,
-        status: JobStatus,
-    },
+    Conflict { action: &'static str, status: JobStatus },
     #[error("metadata must be a JSON object")]
     MetadataNotObject,
     #[error("related_dataset_id does not name a dataset of yours")]
@@ -113,10 +110,7 @@ impl JobService {
             return Ok(job);
         }
         match self.store.find_job(id).await? {
-            Some(job) => Err(JobError::Conflict {
-                action: name,
-                status: job.status,
-            }),
+            Some(job) => Err(JobError::Conflict { action: name, status: job.status }),
             None => Err(JobError::NotFound),
         }
     }

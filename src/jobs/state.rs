@@ -67,14 +67,8 @@ impl Action {
             error_message: None,
         };
         match self {
-            Action::Start => JobChange {
-                started_at: Some(now),
-                ..base
-            },
-            Action::Progress(p) => JobChange {
-                progress_at_least: Some(p.clamp(0, 100) as i32),
-                ..base
-            },
+            Action::Start => JobChange { started_at: Some(now), ..base },
+            Action::Progress(p) => JobChange { progress_at_least: Some(p.clamp(0, 100) as i32), ..base },
             Action::Complete => JobChange {
                 status: JobStatus::Completed,
                 progress_at_least: Some(100),
@@ -87,11 +81,7 @@ impl Action {
                 error_message: Some(message.chars().take(MAX_ERROR_MESSAGE_CHARS).collect()),
                 ..base
             },
-            Action::Cancel => JobChange {
-                status: JobStatus::Cancelled,
-                completed_at: Some(now),
-                ..base
-            },
+            Action::Cancel => JobChange { status: JobStatus::Cancelled, completed_at: Some(now), ..base },
         }
     }
 }
@@ -102,13 +92,7 @@ mod tests {
     use JobStatus::*;
 
     fn all_actions() -> Vec<Action> {
-        vec![
-            Action::Start,
-            Action::Progress(50),
-            Action::Complete,
-            Action::Fail("boom".into()),
-            Action::Cancel,
-        ]
+        vec![Action::Start, Action::Progress(50), Action::Complete, Action::Fail("boom".into()), Action::Cancel]
     }
 
     #[test]
@@ -139,11 +123,7 @@ mod tests {
     fn terminal_states_allow_nothing() {
         for status in JobStatus::ALL.iter().filter(|s| s.is_terminal()) {
             for action in all_actions() {
-                assert!(
-                    !action.is_allowed_from(*status),
-                    "{} from {status}",
-                    action.name()
-                );
+                assert!(!action.is_allowed_from(*status), "{} from {status}", action.name());
             }
         }
     }
@@ -152,14 +132,8 @@ mod tests {
     fn progress_is_clamped() {
         let now = Utc::now();
         assert_eq!(Action::Progress(-5).change(now).progress_at_least, Some(0));
-        assert_eq!(
-            Action::Progress(250).change(now).progress_at_least,
-            Some(100)
-        );
-        assert_eq!(
-            Action::Progress(i64::MAX).change(now).progress_at_least,
-            Some(100)
-        );
+        assert_eq!(Action::Progress(250).change(now).progress_at_least, Some(100));
+        assert_eq!(Action::Progress(i64::MAX).change(now).progress_at_least, Some(100));
     }
 
     #[test]
@@ -173,10 +147,7 @@ mod tests {
     #[test]
     fn fail_keeps_a_bounded_message() {
         let change = Action::Fail("x".repeat(50_000)).change(Utc::now());
-        assert_eq!(
-            change.error_message.unwrap().chars().count(),
-            MAX_ERROR_MESSAGE_CHARS
-        );
+        assert_eq!(change.error_message.unwrap().chars().count(), MAX_ERROR_MESSAGE_CHARS);
     }
 
     #[test]

@@ -84,11 +84,7 @@ pub trait Store: Send + Sync + 'static {
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// The owner of an unexpired token.
-    async fn find_user_by_token(
-        &self,
-        token_hash: &[u8],
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<User>>;
+    async fn find_user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
     async fn delete_token(&self, token_hash: &[u8]) -> StoreResult<()>;
     async fn delete_expired_tokens(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
 
@@ -99,11 +95,7 @@ pub trait Store: Send + Sync + 'static {
     async fn find_job(&self, id: Uuid) -> StoreResult<Option<Job>>;
     /// The user's pending and running jobs, and those finished at or after `finished_since`,
     /// newest first.
-    async fn active_jobs(
-        &self,
-        user_id: Uuid,
-        finished_since: DateTime<Utc>,
-    ) -> StoreResult<Vec<Job>>;
+    async fn active_jobs(&self, user_id: Uuid, finished_since: DateTime<Utc>) -> StoreResult<Vec<Job>>;
     /// Apply `change` if the job is in one of `change.from`; `None` if it is not (or is gone).
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>>;
 }
@@ -117,10 +109,7 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(5),
-        }
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -138,16 +127,8 @@ pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Arc<d
 /// Shared by the backends: the versions a migrator knows, applied or rolled back between
 /// two snapshots of the applied set.
 fn version_diff(before: &[i64], after: &[i64]) -> Vec<i64> {
-    let (longer, shorter) = if before.len() > after.len() {
-        (before, after)
-    } else {
-        (after, before)
-    };
-    longer
-        .iter()
-        .copied()
-        .filter(|v| !shorter.contains(v))
-        .collect()
+    let (longer, shorter) = if before.len() > after.len() { (before, after) } else { (after, before) };
+    longer.iter().copied().filter(|v| !shorter.contains(v)).collect()
 }
 
 /// Parses a status/type text column, naming the row on failure.
@@ -155,8 +136,5 @@ fn parse_column<T: std::str::FromStr>(id: &Uuid, text: &str) -> StoreResult<T>
 where
     T::Err: std::fmt::Display,
 {
-    text.parse().map_err(|e: T::Err| StoreError::BadRow {
-        id: id.to_string(),
-        problem: e.to_string(),
-    })
+    text.parse().map_err(|e: T::Err| StoreError::BadRow { id: id.to_string(), problem: e.to_string() })
 }

@@ -23,8 +23,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str, settings: &PoolSettings) -> StoreResult<Self> {
-        let options = sqlx::postgres::PgConnectOptions::from_str(url)?
-            .log_statements(tracing::log::LevelFilter::Trace);
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Trace);
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
@@ -95,17 +94,14 @@ impl Store for PgStore {
     }
 
     async fn applied_migrations(&self) -> StoreResult<Vec<i64>> {
-        let exists: bool = sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null")
-            .fetch_one(&self.pool)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar("select to_regclass('_sqlx_migrations') is not null").fetch_one(&self.pool).await?;
         if !exists {
             return Ok(Vec::new());
         }
-        Ok(sqlx::query_scalar(
-            "select version from _sqlx_migrations where success order by version",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_scalar("select version from _sqlx_migrations where success order by version")
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn insert_user(&self, user: &NewUser) -> StoreResult<User> {
@@ -123,9 +119,7 @@ impl Store for PgStore {
     }
 
     async fn any_user_exists(&self) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar("select exists (select 1 from users)")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar("select exists (select 1 from users)").fetch_one(&self.pool).await?)
     }
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>> {
@@ -135,8 +129,7 @@ impl Store for PgStore {
         .bind(email)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
-            .transpose()
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?))).transpose()
     }
 
     async fn insert_token(
@@ -156,11 +149,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn find_user_by_token(
-        &self,
-        token_hash: &[u8],
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<User>> {
+    async fn find_user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>> {
         let row = sqlx::query(
             "select u.id, u.email, u.is_admin, u.created_at from auth_tokens t join users u on u.id = t.user_id \
              where t.token_hash = $1 and t.expires_at > $2",
@@ -173,10 +162,7 @@ impl Store for PgStore {
     }
 
     async fn delete_token(&self, token_hash: &[u8]) -> StoreResult<()> {
-        sqlx::query("delete from auth_tokens where token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("delete from auth_tokens where token_hash = $1").bind(token_hash).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -190,12 +176,10 @@ impl Store for PgStore {
     }
 
     async fn dataset_owner(&self, id: Uuid) -> StoreResult<Option<Option<Uuid>>> {
-        Ok(
-            sqlx::query_scalar("select created_by from datasets where id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("select created_by from datasets where id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn insert_job(&self, job: &NewJob) -> StoreResult<Job> {
@@ -217,20 +201,12 @@ impl Store for PgStore {
     }
 
     async fn find_job(&self, id: Uuid) -> StoreResult<Option<Job>> {
-        let sql = concat!(
-            "select ",
-            job_columns!(),
-            " from background_jobs where id = $1"
-        );
+        let sql = concat!("select ", job_columns!(), " from background_jobs where id = $1");
         let row = sqlx::query(sql).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn active_jobs(
-        &self,
-        user_id: Uuid,
-        finished_since: DateTime<Utc>,
-    ) -> StoreResult<Vec<Job>> {
+    async fn active_jobs(&self, user_id: Uuid, finished_since: DateTime<Utc>) -> StoreResult<Vec<Job>> {
         // Two short index range scans (see the migration's partial indexes), merged and sorted.
         let sql = concat!(
             "select ",
@@ -244,11 +220,7 @@ impl Store for PgStore {
              where created_by = $1 and completed_at >= $2 and status in ('completed', 'failed', 'cancelled') \
              order by created_at desc"
         );
-        let rows = sqlx::query(sql)
-            .bind(user_id)
-            .bind(finished_since)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(sql).bind(user_id).bind(finished_since).fetch_all(&self.pool).await?;
         rows.iter().map(job_from_row).collect()
     }
 

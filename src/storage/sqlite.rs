@@ -10,8 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use std::str::FromStr;
 use uuid::Uuid;
@@ -31,11 +30,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(settings.acquire_timeout)
             .foreign_keys(true);
-        if let Some(dir) = options
-            .get_filename()
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
+        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
         }
         let pool = SqlitePoolOptions::new()
@@ -67,10 +62,7 @@ fn time_column(id: &str, row: &SqliteRow, column: &str) -> StoreResult<Option<Da
     text.map(|t| {
         DateTime::parse_from_rfc3339(&t)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| StoreError::BadRow {
-                id: id.to_owned(),
-                problem: format!("{column} '{t}': {e}"),
-            })
+            .map_err(|e| StoreError::BadRow { id: id.to_owned(), problem: format!("{column} '{t}': {e}") })
     })
     .transpose()
 }
@@ -78,19 +70,14 @@ fn time_column(id: &str, row: &SqliteRow, column: &str) -> StoreResult<Option<Da
 fn uuid_column(id: &str, row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
     let text: Option<String> = row.try_get(column)?;
     text.map(|t| {
-        Uuid::parse_str(&t).map_err(|e| StoreError::BadRow {
-            id: id.to_owned(),
-            problem: format!("{column} '{t}': {e}"),
-        })
+        Uuid::parse_str(&t)
+            .map_err(|e| StoreError::BadRow { id: id.to_owned(), problem: format!("{column} '{t}': {e}") })
     })
     .transpose()
 }
 
 fn required<T>(id: &str, column: &str, value: Option<T>) -> StoreResult<T> {
-    value.ok_or_else(|| StoreError::BadRow {
-        id: id.to_owned(),
-        problem: format!("{column} is null"),
-    })
+    value.ok_or_else(|| StoreError::BadRow { id: id.to_owned(), problem: format!("{column} is null") })
 }
 
 fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
@@ -103,20 +90,14 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
         progress: row.try_get("progress")?,
         related_dataset_id: uuid_column(&raw_id, row, "related_dataset_id")?,
         created_by: uuid_column(&raw_id, row, "created_by")?,
-        created_at: required(
-            &raw_id,
-            "created_at",
-            time_column(&raw_id, row, "created_at")?,
-        )?,
+        created_at: required(&raw_id, "created_at", time_column(&raw_id, row, "created_at")?)?,
         started_at: time_column(&raw_id, row, "started_at")?,
         completed_at: time_column(&raw_id, row, "completed_at")?,
         error_message: row.try_get("error_message")?,
         retry_count: row.try_get("retry_count")?,
         max_retries: row.try_get("max_retries")?,
-        metadata: serde_json::from_str(&metadata).map_err(|e| StoreError::BadRow {
-            id: raw_id.clone(),
-            problem: format!("metadata: {e}"),
-        })?,
+        metadata: serde_json::from_str(&metadata)
+            .map_err(|e| StoreError::BadRow { id: raw_id.clone(), problem: format!("metadata: {e}") })?,
         id,
     })
 }
@@ -127,11 +108,7 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
         id: required(&raw_id, "id", uuid_column(&raw_id, row, "id")?)?,
         email: row.try_get("email")?,
         is_admin: row.try_get("is_admin")?,
-        created_at: required(
-            &raw_id,
-            "created_at",
-            time_column(&raw_id, row, "created_at")?,
-        )?,
+        created_at: required(&raw_id, "created_at", time_column(&raw_id, row, "created_at")?)?,
     })
 }
 
@@ -167,11 +144,9 @@ impl Store for SqliteStore {
         if !exists {
             return Ok(Vec::new());
         }
-        Ok(sqlx::query_scalar(
-            "select version from _sqlx_migrations where success order by version",
-        )
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(sqlx::query_scalar("select version from _sqlx_migrations where success order by version")
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     async fn insert_user(&self, user: &NewUser) -> StoreResult<User> {
@@ -190,9 +165,7 @@ impl Store for SqliteStore {
     }
 
     async fn any_user_exists(&self) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar("select exists (select 1 from users)")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar("select exists (select 1 from users)").fetch_one(&self.pool).await?)
     }
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>> {
@@ -202,8 +175,7 @@ impl Store for SqliteStore {
         .bind(email)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
-            .transpose()
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?))).transpose()
     }
 
     async fn insert_token(
@@ -223,11 +195,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn find_user_by_token(
-        &self,
-        token_hash: &[u8],
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<User>> {
+    async fn find_user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>> {
         let row = sqlx::query(
             "select u.id, u.email, u.is_admin, u.created_at from auth_tokens t join users u on u.id = t.user_id \
              where t.token_hash = ?1 and t.expires_at > ?2",
@@ -240,10 +208,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_token(&self, token_hash: &[u8]) -> StoreResult<()> {
-        sqlx::query("delete from auth_tokens where token_hash = ?1")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("delete from auth_tokens where token_hash = ?1").bind(token_hash).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -257,11 +222,10 @@ impl Store for SqliteStore {
     }
 
     async fn dataset_owner(&self, id: Uuid) -> StoreResult<Option<Option<Uuid>>> {
-        let owner: Option<Option<String>> =
-            sqlx::query_scalar("select created_by from datasets where id = ?1")
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+        let owner: Option<Option<String>> = sqlx::query_scalar("select created_by from datasets where id = ?1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(owner.map(|o| o.and_then(|text| Uuid::parse_str(&text).ok())))
     }
 
@@ -284,23 +248,12 @@ impl Store for SqliteStore {
     }
 
     async fn find_job(&self, id: Uuid) -> StoreResult<Option<Job>> {
-        let sql = concat!(
-            "select ",
-            job_columns!(),
-            " from background_jobs where id = ?1"
-        );
-        let row = sqlx::query(sql)
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let sql = concat!("select ", job_columns!(), " from background_jobs where id = ?1");
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&self.pool).await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn active_jobs(
-        &self,
-        user_id: Uuid,
-        finished_since: DateTime<Utc>,
-    ) -> StoreResult<Vec<Job>> {
+    async fn active_jobs(&self, user_id: Uuid, finished_since: DateTime<Utc>) -> StoreResult<Vec<Job>> {
         let sql = concat!(
             "select ",
             job_columns!(),
@@ -313,18 +266,14 @@ impl Store for SqliteStore {
              where created_by = ?1 and completed_at >= ?2 and status in ('completed', 'failed', 'cancelled') \
              order by created_at desc"
         );
-        let rows = sqlx::query(sql)
-            .bind(user_id.to_string())
-            .bind(time_text(finished_since))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(sql).bind(user_id.to_string()).bind(time_text(finished_since)).fetch_all(&self.pool).await?;
         rows.iter().map(job_from_row).collect()
     }
 
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>> {
-        let from =
-            serde_json::to_string(&change.from.iter().map(|s| s.as_str()).collect::<Vec<_>>())
-                .expect("a list of strings serialises");
+        let from = serde_json::to_string(&change.from.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+            .expect("a list of strings serialises");
         let sql = concat!(
             "update background_jobs set \
                status = ?2, \

@@ -36,9 +36,6 @@ pub async fn create_user(
     _admin: AdminUser,
     JsonBody(req): JsonBody<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    let user = state
-        .users
-        .create(&req.email, &req.password, req.is_admin)
-        .await?;
+    let user = state.users.create(&req.email, &req.password, req.is_admin).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }

@@ -56,12 +56,7 @@ impl UserService {
         Self { store, clock }
     }
 
-    pub async fn create(
-        &self,
-        email: &str,
-        password: &str,
-        is_admin: bool,
-    ) -> Result<User, UserError> {
+    pub async fn create(&self, email: &str, password: &str, is_admin: bool) -> Result<User, UserError> {
         let email = email.trim();
         if !valid_email(email) {
             return Err(UserError::InvalidEmail);
@@ -74,12 +69,7 @@ impl UserService {
             .await
             .map_err(|e| UserError::Internal(e.to_string()))?
             .map_err(|e| UserError::Internal(e.to_string()))?;
-        let new = NewUser {
-            email: email.to_owned(),
-            password_hash,
-            is_admin,
-            created_at: self.clock.now(),
-        };
+        let new = NewUser { email: email.to_owned(), password_hash, is_admin, created_at: self.clock.now() };
         Ok(self.store.insert_user(&new).await?)
     }
 

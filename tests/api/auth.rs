@@ -11,35 +11,15 @@ fn protected_routes() -> Vec<(Method, String, Option<serde_json::Value>)> {
     vec![
         (Method::GET, "/api/v2/auth/me".into(), None),
         (Method::POST, "/api/v2/auth/logout".into(), None),
-        (
-            Method::POST,
-            "/api/v2/users".into(),
-            Some(json!({"email": "x@y.z", "password": "longenough"})),
-        ),
+        (Method::POST, "/api/v2/users".into(), Some(json!({"email": "x@y.z", "password": "longenough"}))),
         (Method::GET, "/api/v2/jobs/active".into(), None),
-        (
-            Method::POST,
-            "/api/v2/jobs".into(),
-            Some(json!({"job_type": "import"})),
-        ),
-        (
-            Method::POST,
-            "/api/v2/jobs/".into(),
-            Some(json!({"job_type": "import"})),
-        ),
+        (Method::POST, "/api/v2/jobs".into(), Some(json!({"job_type": "import"}))),
+        (Method::POST, "/api/v2/jobs/".into(), Some(json!({"job_type": "import"}))),
         (Method::GET, format!("/api/v2/jobs/{id}"), None),
         (Method::POST, format!("/api/v2/jobs/{id}/start"), None),
-        (
-            Method::POST,
-            format!("/api/v2/jobs/{id}/progress"),
-            Some(json!({"progress": 1})),
-        ),
+        (Method::POST, format!("/api/v2/jobs/{id}/progress"), Some(json!({"progress": 1}))),
         (Method::POST, format!("/api/v2/jobs/{id}/complete"), None),
-        (
-            Method::POST,
-            format!("/api/v2/jobs/{id}/fail"),
-            Some(json!({"error_message": "x"})),
-        ),
+        (Method::POST, format!("/api/v2/jobs/{id}/fail"), Some(json!({"error_message": "x"}))),
         (Method::POST, format!("/api/v2/jobs/{id}/cancel"), None),
     ]
 }

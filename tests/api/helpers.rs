@@ -22,20 +22,13 @@ pub const PASSWORD: &str = "correct horse battery";
 pub const TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 pub fn postgres_url() -> String {
-    std::env::var("JOBWATCH_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("JOBWATCH_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// Plain-SQL access to the test's database, as another tool would have.
 pub enum RawDb {
-    Sqlite {
-        pool: sqlx::SqlitePool,
-        path: PathBuf,
-    },
-    Postgres {
-        pool: sqlx::PgPool,
-        schema: String,
-    },
+    Sqlite { pool: sqlx::SqlitePool, path: PathBuf },
+    Postgres { pool: sqlx::PgPool, schema: String },
 }
 
 pub struct TestApp {
@@ -61,23 +54,15 @@ pub struct TestUser {
 
 fn start_time() -> DateTime<Utc> {
     // Whole milliseconds: SQLite keeps millisecond precision, so both backends agree.
-    Utc::now()
-        .duration_trunc(Duration::milliseconds(1))
-        .unwrap()
+    Utc::now().duration_trunc(Duration::milliseconds(1)).unwrap()
 }
 
 impl TestApp {
     pub async fn sqlite() -> TestApp {
-        let path =
-            std::env::temp_dir().join(format!("jobwatch-test-{}.db", Uuid::new_v4().simple()));
+        let path = std::env::temp_dir().join(format!("jobwatch-test-{}.db", Uuid::new_v4().simple()));
         let url = format!("sqlite://{}", path.display());
-        let store = SqliteStore::connect(&url, &PoolSettings::default())
-            .await
-            .expect("open sqlite");
-        let raw = RawDb::Sqlite {
-            pool: store.pool().clone(),
-            path,
-        };
+        let store = SqliteStore::connect(&url, &PoolSettings::default()).await.expect("open sqlite");
+        let raw = RawDb::Sqlite { pool: store.pool().clone(), path };
         Self::build(Arc::new(store), raw).await
     }
 
@@ -87,23 +72,12 @@ impl TestApp {
         let mut admin = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
             panic!("PostgreSQL at {url} is not reachable ({e}); set JOBWATCH_TEST_DATABASE_URL or run the SQLite half")
         });
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("create schema {schema}")))
-            .await
-            .expect("create schema");
+        admin.execute(sqlx::AssertSqlSafe(format!("create schema {schema}"))).await.expect("create schema");
         admin.close().await.ok();
-        let options = sqlx::postgres::PgConnectOptions::from_str(&url)
-            .unwrap()
-            .options([("search_path", schema.as_str())]);
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .unwrap();
-        let raw = RawDb::Postgres {
-            pool: pool.clone(),
-            schema,
-        };
+        let options =
+            sqlx::postgres::PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+        let raw = RawDb::Postgres { pool: pool.clone(), schema };
         Self::build(Arc::new(PgStore::from_pool(pool)), raw).await
     }
 
@@ -112,13 +86,7 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(start_time()));
         let state = app_state(store.clone(), clock.clone(), TOKEN_TTL).unwrap();
         let router = router(state.clone(), DEFAULT_MAX_BODY_BYTES);
-        TestApp {
-            router,
-            state,
-            clock,
-            store,
-            raw,
-        }
+        TestApp { router, state, clock, store, raw }
     }
 
     pub async fn cleanup(self) {
@@ -130,9 +98,7 @@ impl TestApp {
                 }
             }
             RawDb::Postgres { pool, schema } => {
-                let _ = pool
-                    .execute(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade")))
-                    .await;
+                let _ = pool.execute(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade"))).await;
                 pool.close().await;
             }
         }
@@ -162,79 +128,46 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("router is infallible");
+        let response = self.router.clone().oneshot(req).await.expect("router is infallible");
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!(
-                    "{status}: body is not JSON: {}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("{status}: body is not JSON: {}", String::from_utf8_lossy(&bytes)))
         };
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        TestResponse { status, headers, body }
     }
 
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> TestResponse {
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> TestResponse {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             req = req.header("authorization", format!("Bearer {token}"));
         }
         let req = match body {
-            Some(body) => req
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string())),
+            Some(body) => req.header("content-type", "application/json").body(Body::from(body.to_string())),
             None => req.body(Body::empty()),
         };
         self.send(req.unwrap()).await
     }
 
     pub async fn get(&self, path: &str, user: &TestUser) -> TestResponse {
-        self.request(Method::GET, path, Some(&user.token), None)
-            .await
+        self.request(Method::GET, path, Some(&user.token), None).await
     }
 
     pub async fn post(&self, path: &str, user: &TestUser, body: Value) -> TestResponse {
-        self.request(Method::POST, path, Some(&user.token), Some(body))
-            .await
+        self.request(Method::POST, path, Some(&user.token), Some(body)).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> TestResponse {
-        self.request(
-            Method::POST,
-            "/api/v2/auth/login",
-            None,
-            Some(json!({"email": email, "password": password})),
-        )
-        .await
+        self.request(Method::POST, "/api/v2/auth/login", None, Some(json!({"email": email, "password": password})))
+            .await
     }
 
     async fn user(&self, email: &str, admin: bool) -> TestUser {
-        let user = self
-            .state
-            .users
-            .create(email, PASSWORD, admin)
-            .await
-            .expect("create user");
+        let user = self.state.users.create(email, PASSWORD, admin).await.expect("create user");
         let login = self.login(email, PASSWORD).await;
         assert_eq!(login.status, StatusCode::OK, "{}", login.body);
         TestUser {
@@ -254,21 +187,13 @@ impl TestApp {
 
     /// `POST /api/v2/jobs` as `user`; asserts 201 and returns the job.
     pub async fn create_job(&self, user: &TestUser, job_type: &str) -> Value {
-        let res = self
-            .post("/api/v2/jobs", user, json!({ "job_type": job_type }))
-            .await;
+        let res = self.post("/api/v2/jobs", user, json!({ "job_type": job_type })).await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
         res.body
     }
 
     /// `POST /api/v2/jobs/{id}/{action}` as `user`.
-    pub async fn act(
-        &self,
-        user: &TestUser,
-        id: &Value,
-        action: &str,
-        body: Value,
-    ) -> TestResponse {
+    pub async fn act(&self, user: &TestUser, id: &Value, action: &str, body: Value) -> TestResponse {
         let path = format!("/api/v2/jobs/{}/{action}", id.as_str().unwrap());
         self.post(&path, user, body).await
     }
@@ -277,12 +202,7 @@ impl TestApp {
     pub async fn active_ids(&self, user: &TestUser) -> Vec<String> {
         let res = self.get("/api/v2/jobs/active", user).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-        res.body
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|j| j["id"].as_str().unwrap().to_owned())
-            .collect()
+        res.body.as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap().to_owned()).collect()
     }
 }
 

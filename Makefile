@@ -1,0 +1,37 @@
+# jobwatch — the commands a newcomer and CI type. `make help` lists them.
+
+# Build artifacts live outside the clone so a fresh clone (CI) reuses them.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/jobwatch-target
+# PostgreSQL the tests use (each test gets a schema of its own there).
+export JOBWATCH_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: help run run-release test test-sqlite lint coverage bench-api
+
+help:
+	@echo "make run          build and start jobwatch on embedded SQLite (http://127.0.0.1:8080)"
+	@echo "make test         lint, then the whole suite on SQLite and PostgreSQL"
+	@echo "make test-sqlite  the suite on SQLite only"
+	@echo "make coverage     line coverage of the workspace (cargo llvm-cov)"
+	@echo "make bench-api    GET /api/v2/jobs/active under load, 1M jobs, PostgreSQL and SQLite"
+
+run:
+	cargo run --bin jobwatch -- serve
+
+run-release:
+	cargo run --release --bin jobwatch -- serve
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+test: lint
+	bash scripts/test.sh
+
+test-sqlite:
+	cargo test -- --skip ::postgres
+
+coverage:
+	bash scripts/coverage.sh
+
+bench-api:
+	bash bench/api/run.sh

@@ -1,0 +1,117 @@
+//! The `jobwatch` binary as an operator uses it: migrate, user add, serve and stop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn data_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("jobwatch-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn jobwatch(dir: &PathBuf, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jobwatch"))
+        .args(args)
+        .env("JOBWATCH_DATA_DIR", dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run jobwatch")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One HTTP/1.1 request over a plain socket; returns (status, body).
+fn http(addr: &str, request: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn migrate_and_user_add_on_the_default_sqlite_database() {
+    let dir = data_dir();
+    let out = jobwatch(&dir, &["user", "add", "--email", "ops@example.com", "--password", "long-enough", "--admin"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).contains("created user ops@example.com"), "{}", stdout(&out));
+    assert!(dir.join("jobwatch.db").exists(), "the default database lives in the data dir");
+
+    let again = jobwatch(&dir, &["user", "add", "--email", "OPS@example.com", "--password", "long-enough"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let status = jobwatch(&dir, &["migrate", "status"]);
+    assert!(stdout(&status).contains("[1]"), "{}", stdout(&status));
+    let down = jobwatch(&dir, &["migrate", "down"]);
+    assert!(down.status.success() && stdout(&down).contains("rolled back 1"), "{down:?}");
+    let up = jobwatch(&dir, &["migrate", "up"]);
+    assert!(up.status.success() && stdout(&up).contains("applied 1"), "{up:?}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn unsupported_database_urls_are_refused_clearly() {
+    let out = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
+        .args(["migrate", "up"])
+        .env("DATABASE_URL", "mysql://localhost/x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported DATABASE_URL"));
+}
+
+#[test]
+fn serve_bootstraps_an_admin_and_stops_gracefully_on_sigterm() {
+    let dir = data_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
+        .arg("serve")
+        .env("JOBWATCH_DATA_DIR", &dir)
+        .env("JOBWATCH_BIND", "127.0.0.1:0")
+        .env_remove("DATABASE_URL")
+        .env_remove("JOBWATCH_ADMIN_PASSWORD")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let admin_line = lines.next().unwrap().unwrap();
+    let password = admin_line.rsplit("password ").next().unwrap().to_owned();
+    assert!(admin_line.contains("email admin@localhost"), "{admin_line}");
+    let listen_line = lines.next().unwrap().unwrap();
+    let addr = listen_line.split("http://").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+
+    let (status, body) = http(&addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let login = format!(r#"{{"email":"admin@localhost","password":"{password}"}}"#);
+    let (status, body) = http(
+        &addr,
+        &format!(
+            "POST /api/v2/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{login}",
+            login.len()
+        ),
+    );
+    assert_eq!(status, 200, "the printed password works: {body}");
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not stop within 15 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+    std::fs::remove_dir_all(dir).ok();
+}
