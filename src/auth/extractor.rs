@@ -14,6 +14,11 @@ pub struct CurrentUser {
     pub token: String,
 }
 
+/// The bearer token as presented, not yet checked: for handlers that check it together with
+/// their own query.
+#[derive(Debug, Clone)]
+pub struct BearerToken(pub String);
+
 /// The authenticated caller, who must be an admin.
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub User);
@@ -28,6 +33,14 @@ fn bearer(parts: &Parts) -> Result<&str, AuthError> {
         return Err(AuthError::Unauthorized("expected 'Authorization: Bearer <token>'"));
     }
     Ok(token)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(BearerToken(bearer(parts)?.to_owned()))
+    }
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

@@ -7,5 +7,5 @@ pub mod routes;
 pub mod service;
 pub mod token;
 
-pub use extractor::{AdminUser, CurrentUser};
-pub use service::{AuthError, AuthService, Session};
+pub use extractor::{AdminUser, BearerToken, CurrentUser};
+pub use service::{AuthError, AuthService, INVALID_TOKEN, Session};

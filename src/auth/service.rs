@@ -7,6 +7,9 @@ use crate::users::User;
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
+/// What a caller with an unknown, revoked or expired token is told.
+pub const INVALID_TOKEN: &str = "invalid or expired token";
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// Unknown email and wrong password are deliberately the same error.
@@ -67,7 +70,7 @@ impl AuthService {
         self.store
             .find_user_by_token(&token::digest(bearer), self.clock.now())
             .await?
-            .ok_or(AuthError::Unauthorized("invalid or expired token"))
+            .ok_or(AuthError::Unauthorized(INVALID_TOKEN))
     }
 
     /// Revoke a token at once; later requests with it get 401.

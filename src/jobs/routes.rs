@@ -3,7 +3,7 @@
 use super::model::{Job, JobStatus, JobType};
 use super::service::CreateJob;
 use super::state::Action;
-use crate::auth::CurrentUser;
+use crate::auth::{AuthError, BearerToken, CurrentUser, INVALID_TOKEN};
 use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
 use axum::Json;
 use axum::extract::State;
@@ -93,9 +93,10 @@ async fn act(state: &AppState, caller: &CurrentUser, id: Uuid, action: Action) -
 )]
 pub async fn active_jobs(
     State(state): State<AppState>,
-    caller: CurrentUser,
+    BearerToken(token): BearerToken,
 ) -> Result<Json<Vec<JobResponse>>, ApiError> {
-    let jobs = state.jobs.active(&caller.user).await?;
+    // Polled by every open browser tab: the token is checked in the same query.
+    let jobs = state.jobs.active_for_token(&token).await?.ok_or(AuthError::Unauthorized(INVALID_TOKEN))?;
     Ok(Json(jobs.into_iter().map(Into::into).collect()))
 }
 

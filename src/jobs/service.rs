@@ -96,6 +96,14 @@ impl JobService {
         Ok(self.store.active_jobs(user.id, since).await?)
     }
 
+    /// [`JobService::active`] for the owner of a bearer token, checking the token in the same
+    /// database round trip; `None` when the token is unknown or expired.
+    pub async fn active_for_token(&self, bearer: &str) -> Result<Option<Vec<Job>>, JobError> {
+        let now = self.clock.now();
+        let digest = crate::auth::token::digest(bearer);
+        Ok(self.store.active_jobs_for_token(&digest, now, now - FINISHED_VISIBLE_FOR).await?)
+    }
+
     /// `action` on a job `viewer` may see.
     pub async fn act(&self, viewer: &User, id: Uuid, action: Action) -> Result<Job, JobError> {
         self.get(viewer, id).await?;

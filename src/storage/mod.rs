@@ -96,6 +96,21 @@ pub trait Store: Send + Sync + 'static {
     /// The user's pending and running jobs, and those finished at or after `finished_since`,
     /// newest first.
     async fn active_jobs(&self, user_id: Uuid, finished_since: DateTime<Utc>) -> StoreResult<Vec<Job>>;
+    /// The active jobs of a bearer token's owner (as [`Store::active_jobs`]); `None` when the
+    /// token is unknown or expired. The hot path of the frontend's polling: a backend where a
+    /// round trip is costly answers it in one statement.
+    async fn active_jobs_for_token(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+        finished_since: DateTime<Utc>,
+    ) -> StoreResult<Option<Vec<Job>>> {
+        match self.find_user_by_token(token_hash, now).await? {
+            Some(user) => Ok(Some(self.active_jobs(user.id, finished_since).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Apply `change` if the job is in one of `change.from`; `None` if it is not (or is gone).
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>>;
 }

@@ -10,11 +10,14 @@ use serde_json::Value;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
-use sqlx::{ConnectOptions, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 use std::str::FromStr;
 use uuid::Uuid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Idle time after which a pooled connection is checked before use.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -27,6 +30,17 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
+            // sqlx pings every connection it hands out by default: a round trip per query.
+            // Ping only connections idle long enough to have gone stale (e.g. a server restart).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= STALE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Self { pool })
@@ -222,6 +236,43 @@ impl Store for PgStore {
         );
         let rows = sqlx::query(sql).bind(user_id).bind(finished_since).fetch_all(&self.pool).await?;
         rows.iter().map(job_from_row).collect()
+    }
+
+    async fn active_jobs_for_token(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+        finished_since: DateTime<Utc>,
+    ) -> StoreResult<Option<Vec<Job>>> {
+        // Token check and both index range scans in one round trip. No row: bad token;
+        // one row of nulls: a valid token whose owner has no active jobs.
+        let sql = concat!(
+            "select j.* from auth_tokens t left join lateral ( \
+               select ",
+            job_columns!(),
+            " from background_jobs \
+               where created_by = t.user_id and status in ('pending', 'running') \
+               union all \
+               select ",
+            job_columns!(),
+            " from background_jobs \
+               where created_by = t.user_id and completed_at >= $3 \
+                 and status in ('completed', 'failed', 'cancelled') \
+             ) j on true \
+             where t.token_hash = $1 and t.expires_at > $2 \
+             order by j.created_at desc"
+        );
+        let rows = sqlx::query(sql).bind(token_hash).bind(now).bind(finished_since).fetch_all(&self.pool).await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<Option<Uuid>, _>("id")?.is_some() {
+                jobs.push(job_from_row(row)?);
+            }
+        }
+        Ok(Some(jobs))
     }
 
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>> {

@@ -254,6 +254,9 @@ impl Store for SqliteStore {
     }
 
     async fn active_jobs(&self, user_id: Uuid, finished_since: DateTime<Utc>) -> StoreResult<Vec<Job>> {
+        // Left alone, SQLite serves the finished branch from created_by_idx (already in
+        // created_at order) and reads every job the user ever had; the finished index stops
+        // at the cutoff instead.
         let sql = concat!(
             "select ",
             job_columns!(),
@@ -262,7 +265,7 @@ impl Store for SqliteStore {
              union all \
              select ",
             job_columns!(),
-            " from background_jobs \
+            " from background_jobs indexed by background_jobs_finished_idx \
              where created_by = ?1 and completed_at >= ?2 and status in ('completed', 'failed', 'cancelled') \
              order by created_at desc"
         );
