@@ -9,23 +9,18 @@
 #
 # Knobs: CONC (64), DURATION (20s), THREADS (1), WARMUP (5s) as for run.sh; WORKERS (1 uvicorn
 # worker), SEED_USERS, SEED_JOBS, DB_POOL_SIZE, DB_MAX_OVERFLOW as the peer's run.sh;
-# PEER_SRC (/work/shared/peers/seed-fastapi), BENCH_WORK_DIR (/tmp/jobwatch-bench, for the logs).
+# PEER_SRC (../shared/peers/seed-fastapi beside the repository), BENCH_WORK_DIR (/tmp/jobwatch-bench, for the logs).
 set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
-SRC=${PEER_SRC:-/work/shared/peers/seed-fastapi}
+# shared/ sits beside the repository's folder.
+SRC=${PEER_SRC:-$(cd "$HERE/../../.." && pwd)/shared/peers/seed-fastapi}
 DST=/tmp/seedref-src
 WORK=${BENCH_WORK_DIR:-/tmp/jobwatch-bench}
 export CONC=${CONC:-64} DURATION=${DURATION:-20s} THREADS=${THREADS:-1} WARMUP=${WARMUP:-5s}
 mkdir -p "$WORK"
 
-APT_UPDATED=0
-need() {  # need COMMAND DEBIAN_PACKAGE
-  command -v "$1" >/dev/null && return 0
-  [ "$(id -u)" = 0 ] || { echo "$1 missing: apt-get install -y $2"; exit 1; }
-  if [ "$APT_UPDATED" = 0 ]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
-  echo "installing $2 ..."
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
+. "$HERE/../lib.sh"
 need curl curl
 need wrk wrk
 need python3 python3

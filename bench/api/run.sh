@@ -58,14 +58,7 @@ trap 'stop_server' EXIT
 trap 'exit 130' INT TERM
 
 # ---- tools ----
-APT_UPDATED=0
-need() {  # need COMMAND DEBIAN_PACKAGE
-  command -v "$1" >/dev/null && return 0
-  [ "$(id -u)" = 0 ] || { log "$1 missing: apt-get install -y $2"; exit 1; }
-  if [ "$APT_UPDATED" = 0 ]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
-  log "installing $2 ..."
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
+. "$HERE/../lib.sh"
 need curl curl
 need wrk wrk
 need python3 python3
