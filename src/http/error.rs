@@ -4,6 +4,7 @@
 
 use crate::auth::AuthError;
 use crate::jobs::JobError;
+use crate::storage::StoreError;
 use crate::users::UserError;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -59,6 +60,11 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// The database is away; the client may retry shortly.
+    pub fn unavailable() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "database unavailable, retry shortly")
+    }
+
     /// Logs the cause; the client learns only that something went wrong on our side.
     #[track_caller]
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -74,6 +80,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(ErrorBody { error: self.detail })).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -91,7 +100,7 @@ impl From<JobError> for ApiError {
             JobError::MetadataNotObject | JobError::UnknownDataset => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
             }
-            JobError::Store(e) => ApiError::internal(e),
+            JobError::Store(e) => e.into(),
         }
     }
 }
@@ -104,7 +113,7 @@ impl From<AuthError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", err.to_string())
             }
             AuthError::Unauthorized(message) => ApiError::unauthorized(message),
-            AuthError::Store(e) => ApiError::internal(e),
+            AuthError::Store(e) => e.into(),
             AuthError::Internal(e) => ApiError::internal(e),
         }
     }
@@ -118,8 +127,21 @@ impl From<UserError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
             }
             UserError::EmailTaken => ApiError::new(StatusCode::CONFLICT, "email_taken", err.to_string()),
-            UserError::Store(e) => ApiError::internal(e),
+            UserError::Store(e) => e.into(),
             UserError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    #[track_caller]
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                ApiError::unavailable()
+            }
+            other => ApiError::internal(other),
         }
     }
 }

@@ -3,7 +3,6 @@
 use super::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 /// The process is up and serving.
@@ -25,7 +24,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         Ok(()) => Ok(Json(json!({ "status": "ready", "database": state.store.backend() }))),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "database unreachable"))
+            Err(ApiError::unavailable())
         }
     }
 }

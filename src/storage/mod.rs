@@ -34,6 +34,10 @@ pub enum StoreError {
     /// A row holds a value the code does not understand (e.g. written by another tool).
     #[error("row {id}: {problem}")]
     BadRow { id: String, problem: String },
+    /// The database cannot be reached right now (restarting, network, pool exhausted):
+    /// worth retrying, unlike the other errors.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
@@ -42,6 +46,9 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
+        if is_unavailable(&err) {
+            return StoreError::Unavailable(err);
+        }
         if let sqlx::Error::Database(db) = &err {
             let constraint = db.constraint().unwrap_or_default().to_owned();
             if db.is_unique_violation() {
@@ -52,6 +59,20 @@ impl From<sqlx::Error> for StoreError {
             }
         }
         StoreError::Database(err)
+    }
+}
+
+/// Errors that say the database is away, not that the query was wrong.
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL: connection exceptions (08…), shutting down or starting up (57P01-57P03);
+        // SQLite: SQLITE_BUSY (5) or SQLITE_LOCKED (6) outlasting the busy timeout.
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
+        }
+        _ => false,
     }
 }
 
@@ -152,4 +173,25 @@ where
     T::Err: std::fmt::Display,
 {
     text.parse().map_err(|e: T::Err| StoreError::BadRow { id: id.to_string(), problem: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_trouble_is_unavailable_not_a_bug() {
+        assert!(matches!(StoreError::from(sqlx::Error::PoolTimedOut), StoreError::Unavailable(_)));
+        assert!(matches!(StoreError::from(sqlx::Error::PoolClosed), StoreError::Unavailable(_)));
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(matches!(StoreError::from(sqlx::Error::Io(io)), StoreError::Unavailable(_)));
+        assert!(matches!(StoreError::from(sqlx::Error::RowNotFound), StoreError::Database(_)));
+    }
+
+    #[test]
+    fn version_diff_lists_what_changed() {
+        assert_eq!(version_diff(&[1], &[1, 2, 3]), vec![2, 3]);
+        assert_eq!(version_diff(&[1, 2, 3], &[1]), vec![2, 3]);
+        assert!(version_diff(&[1], &[1]).is_empty());
+    }
 }

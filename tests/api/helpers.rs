@@ -98,9 +98,20 @@ impl TestApp {
                 }
             }
             RawDb::Postgres { pool, schema } => {
-                let _ = pool.execute(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade"))).await;
                 pool.close().await;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_url()).await {
+                    let _ = conn.execute(sqlx::AssertSqlSafe(format!("drop schema {schema} cascade"))).await;
+                    let _ = conn.close().await;
+                }
             }
+        }
+    }
+
+    /// Close the pool the app uses, as when the database goes away.
+    pub async fn close_pool(&self) {
+        match &self.raw {
+            RawDb::Sqlite { pool, .. } => pool.close().await,
+            RawDb::Postgres { pool, .. } => pool.close().await,
         }
     }
 

@@ -34,3 +34,20 @@ contract_tests! {
         assert_eq!(response.status(), StatusCode::OK);
     }
 }
+
+contract_tests! {
+    // The database going away (restart, network) is a 503 to retry, not a 500.
+    async fn a_lost_database_answers_503(app) {
+        let user = app.new_user("u@example.com").await;
+        app.close_pool().await;
+        for path in ["/api/v2/jobs/active", "/api/v2/auth/me"] {
+            let res = app.get(path, &user).await;
+            assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {}", res.body);
+            assert_eq!(res.body["error"]["code"], "unavailable");
+            assert_eq!(res.headers["retry-after"], "1");
+        }
+        let res = app.request(Method::GET, "/readyz", None, None).await;
+        assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(app.request(Method::GET, "/healthz", None, None).await.status, StatusCode::OK);
+    }
+}
