@@ -114,14 +114,20 @@ contract_tests! {
         }
         assert!(matches!(jobs.start(uuid::Uuid::new_v4()).await, Err(JobError::NotFound)));
 
+        app.clock.advance(Duration::seconds(1));
         let other = jobs.create(&user, CreateJob { job_type: JobType::Export, related_dataset_id: None,
                                                    metadata: Some(json!({"k": 1})) }).await.unwrap();
         jobs.start(other.id).await.unwrap();
         let failed = jobs.fail(other.id, "disk full").await.unwrap();
         assert_eq!((failed.status, failed.error_message.as_deref()), (JobStatus::Failed, Some("disk full")));
+        app.clock.advance(Duration::seconds(1));
         let third = jobs.create(&user, CreateJob { job_type: JobType::Import, related_dataset_id: None,
                                                    metadata: None }).await.unwrap();
         assert_eq!(jobs.cancel(third.id).await.unwrap().status, JobStatus::Cancelled);
+
+        // The active list as the service gives it: all three finished just now, newest first.
+        let active: Vec<_> = jobs.active(&user).await.unwrap().into_iter().map(|j| j.id).collect();
+        assert_eq!(active, vec![third.id, other.id, job.id]);
     }
 
     async fn concurrent_transitions_let_exactly_one_win(app) {
