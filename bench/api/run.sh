@@ -251,6 +251,9 @@ if [ "${BENCH_SKIP_PG:-0}" != 1 ]; then
   log "seeding time (PostgreSQL, tokens + users + jobs + vacuum analyze): $PG_SEED_S s"
   log "PostgreSQL: $(pg -tA "$PG_DB_URL" -c "select version()" | cut -d, -f1); shared_buffers $(pg -tA "$PG_DB_URL" -c 'show shared_buffers'), max_connections $(pg -tA "$PG_DB_URL" -c 'show max_connections')"
 
+  section "EXPLAIN ANALYZE: the active-jobs query on $JOBS rows"
+  TOKENS_FILE="$WORK/tokens-pg.txt" pg "$PG_DB_URL" -f "$HERE/explain.sql"
+
   section "load: PostgreSQL"
   if start_server pg "$PG_PORT" "$PG_DB_URL"; then
     run_load postgres "$PG_PORT" "$WORK/tokens-pg.txt" "$PG_SEED_S" 1
