@@ -48,6 +48,14 @@ pub struct Job {
     pub retry_count: i32,
     pub max_retries: i32,
     pub metadata: Value,
+    /// Higher runs first among due jobs.
+    pub priority: i32,
+    /// Not claimed before this time (delayed jobs, retry backoff).
+    pub run_at: DateTime<Utc>,
+    /// How many times a worker has claimed it; fences each worker's writes.
+    pub attempt: i32,
+    /// Set when a running job is asked to stop.
+    pub cancel_requested_at: Option<DateTime<Utc>>,
 }
 
 /// A job about to be inserted.
@@ -58,6 +66,9 @@ pub struct NewJob {
     pub related_dataset_id: Option<Uuid>,
     pub metadata: Value,
     pub created_at: DateTime<Utc>,
+    pub run_at: DateTime<Utc>,
+    pub priority: i32,
+    pub max_retries: i32,
 }
 
 #[cfg(test)]

@@ -32,6 +32,14 @@ pub struct JobResponse {
     pub metadata: Value,
     pub retry_count: i32,
     pub max_retries: i32,
+    /// Higher runs first.
+    pub priority: i32,
+    /// Not started before this time.
+    pub run_at: DateTime<Utc>,
+    /// How many times a worker has taken it up.
+    pub attempt: i32,
+    /// Set while a running job is being asked to stop.
+    pub cancel_requested_at: Option<DateTime<Utc>>,
 }
 
 impl From<Job> for JobResponse {
@@ -49,6 +57,10 @@ impl From<Job> for JobResponse {
             metadata: job.metadata,
             retry_count: job.retry_count,
             max_retries: job.max_retries,
+            priority: job.priority,
+            run_at: job.run_at,
+            attempt: job.attempt,
+            cancel_requested_at: job.cancel_requested_at,
         }
     }
 }
@@ -60,6 +72,12 @@ pub struct CreateJobRequest {
     pub related_dataset_id: Option<Uuid>,
     /// Any JSON object; defaults to `{}`.
     pub metadata: Option<Value>,
+    /// Start no earlier than this (default: now).
+    pub run_at: Option<DateTime<Utc>>,
+    /// -100..=100, higher runs first (default 0).
+    pub priority: Option<i32>,
+    /// 0..=100 retries after retryable failures (default 3).
+    pub max_retries: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -135,7 +153,14 @@ pub async fn create_job(
     caller: CurrentUser,
     JsonBody(req): JsonBody<CreateJobRequest>,
 ) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
-    let req = CreateJob { job_type: req.job_type, related_dataset_id: req.related_dataset_id, metadata: req.metadata };
+    let req = CreateJob {
+        job_type: req.job_type,
+        related_dataset_id: req.related_dataset_id,
+        metadata: req.metadata,
+        run_at: req.run_at,
+        priority: req.priority,
+        max_retries: req.max_retries,
+    };
     let job = state.jobs.create(&caller.user, req).await?;
     Ok((StatusCode::CREATED, Json(job.into())))
 }

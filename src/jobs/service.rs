@@ -7,7 +7,7 @@ use super::state::Action;
 use crate::clock::Clock;
 use crate::storage::{Store, StoreError};
 use crate::users::User;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -26,6 +26,8 @@ pub enum JobError {
     MetadataNotObject,
     #[error("related_dataset_id does not name a dataset of yours")]
     UnknownDataset,
+    #[error("{0}")]
+    InvalidField(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -36,7 +38,24 @@ pub struct CreateJob {
     pub job_type: JobType,
     pub related_dataset_id: Option<Uuid>,
     pub metadata: Option<Value>,
+    /// Not before this time (default: now).
+    pub run_at: Option<DateTime<Utc>>,
+    /// Higher runs first (default 0).
+    pub priority: Option<i32>,
+    /// Retries after a retryable failure (default 3).
+    pub max_retries: Option<i32>,
 }
+
+impl CreateJob {
+    /// A job of this type with every option at its default.
+    pub fn new(job_type: JobType) -> Self {
+        Self { job_type, related_dataset_id: None, metadata: None, run_at: None, priority: None, max_retries: None }
+    }
+}
+
+pub const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -100..=100;
+pub const MAX_RETRIES_RANGE: std::ops::RangeInclusive<i32> = 0..=100;
+pub const DEFAULT_MAX_RETRIES: i32 = 3;
 
 #[derive(Clone)]
 pub struct JobService {
@@ -60,6 +79,14 @@ impl JobService {
             Some(object @ Value::Object(_)) => object,
             Some(_) => return Err(JobError::MetadataNotObject),
         };
+        let priority = req.priority.unwrap_or(0);
+        if !PRIORITY_RANGE.contains(&priority) {
+            return Err(JobError::InvalidField(format!("priority must be within {PRIORITY_RANGE:?}")));
+        }
+        let max_retries = req.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
+        if !MAX_RETRIES_RANGE.contains(&max_retries) {
+            return Err(JobError::InvalidField(format!("max_retries must be within {MAX_RETRIES_RANGE:?}")));
+        }
         if let Some(dataset) = req.related_dataset_id {
             match self.store.dataset_owner(dataset).await? {
                 Some(Some(o)) if o == owner.id => {}
@@ -67,12 +94,17 @@ impl JobService {
                 _ => return Err(JobError::UnknownDataset),
             }
         }
+        let now = self.clock.now();
         let new = NewJob {
             job_type: req.job_type,
             created_by: Some(owner.id),
             related_dataset_id: req.related_dataset_id,
             metadata,
-            created_at: self.clock.now(),
+            created_at: now,
+            // A time in the past means "now": it must not jump the queue.
+            run_at: req.run_at.map_or(now, |at| at.max(now)),
+            priority,
+            max_retries,
         };
         self.store.insert_job(&new).await.map_err(|e| match e {
             // The dataset was deleted between the check and the insert.

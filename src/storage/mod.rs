@@ -6,7 +6,8 @@
 macro_rules! job_columns {
     () => {
         "id, job_type, status, progress, related_dataset_id, created_by, created_at, started_at, \
-         completed_at, error_message, retry_count, max_retries, metadata"
+         completed_at, error_message, retry_count, max_retries, metadata, priority, run_at, attempt, \
+         cancel_requested_at"
     };
 }
 

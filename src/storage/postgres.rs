@@ -71,6 +71,10 @@ fn job_from_row(row: &PgRow) -> StoreResult<Job> {
         retry_count: row.try_get("retry_count")?,
         max_retries: row.try_get("max_retries")?,
         metadata: row.try_get::<Json<Value>, _>("metadata")?.0,
+        priority: row.try_get("priority")?,
+        run_at: row.try_get("run_at")?,
+        attempt: row.try_get("attempt")?,
+        cancel_requested_at: row.try_get("cancel_requested_at")?,
         id,
     })
 }
@@ -198,8 +202,8 @@ impl Store for PgStore {
 
     async fn insert_job(&self, job: &NewJob) -> StoreResult<Job> {
         let sql = concat!(
-            "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at) \
-             values ($1, $2, $3, $4, $5) returning ",
+            "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
+             priority, max_retries) values ($1, $2, $3, $4, $5, $6, $7, $8) returning ",
             job_columns!(),
             ""
         );
@@ -209,6 +213,9 @@ impl Store for PgStore {
             .bind(job.related_dataset_id)
             .bind(Json(&job.metadata))
             .bind(job.created_at)
+            .bind(job.run_at)
+            .bind(job.priority)
+            .bind(job.max_retries)
             .fetch_one(&self.pool)
             .await?;
         job_from_row(&row)

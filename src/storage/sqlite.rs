@@ -98,6 +98,10 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
         max_retries: row.try_get("max_retries")?,
         metadata: serde_json::from_str(&metadata)
             .map_err(|e| StoreError::BadRow { id: raw_id.clone(), problem: format!("metadata: {e}") })?,
+        priority: row.try_get("priority")?,
+        run_at: required(&raw_id, "run_at", time_column(&raw_id, row, "run_at")?)?,
+        attempt: row.try_get("attempt")?,
+        cancel_requested_at: time_column(&raw_id, row, "cancel_requested_at")?,
         id,
     })
 }
@@ -231,8 +235,8 @@ impl Store for SqliteStore {
 
     async fn insert_job(&self, job: &NewJob) -> StoreResult<Job> {
         let sql = concat!(
-            "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at) \
-             values (?1, ?2, ?3, ?4, ?5, ?6) returning ",
+            "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
+             run_at, priority, max_retries) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) returning ",
             job_columns!()
         );
         let row = sqlx::query(sql)
@@ -242,6 +246,9 @@ impl Store for SqliteStore {
             .bind(job.related_dataset_id.map(|u| u.to_string()))
             .bind(job.metadata.to_string())
             .bind(time_text(job.created_at))
+            .bind(time_text(job.run_at))
+            .bind(job.priority)
+            .bind(job.max_retries)
             .fetch_one(&self.pool)
             .await?;
         job_from_row(&row)

@@ -177,6 +177,30 @@ contract_tests! {
         assert_eq!(completed_at.timestamp(), t.timestamp());
     }
 
+    async fn create_job_takes_queue_options(app) {
+        let user = app.new_user("u@example.com").await;
+        let later = app.clock_now() + Duration::hours(2);
+        let res = app.post("/api/v2/jobs", &user, json!({"job_type": "export", "priority": 5, "max_retries": 0,
+                                                         "run_at": later})).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        assert_eq!(res.body["priority"], 5);
+        assert_eq!(res.body["max_retries"], 0);
+        assert_eq!(res.body["attempt"], 0);
+        let run_at: chrono::DateTime<chrono::Utc> = res.body["run_at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(run_at, later);
+
+        let past = app.clock_now() - Duration::days(1);
+        let res = app.post("/api/v2/jobs", &user, json!({"job_type": "export", "run_at": past})).await;
+        let run_at: chrono::DateTime<chrono::Utc> = res.body["run_at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(run_at, app.clock_now(), "a past run_at means now, not a jump ahead of the queue");
+
+        for body in [json!({"job_type": "export", "priority": 101}), json!({"job_type": "export", "max_retries": -1}),
+                     json!({"job_type": "export", "max_retries": 1000}), json!({"job_type": "export", "run_at": "soon"})] {
+            let res = app.post("/api/v2/jobs", &user, body.clone()).await;
+            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", res.body);
+        }
+    }
+
     async fn create_requires_auth(app) {
         let res = app.request(Method::POST, "/api/v2/jobs", None, Some(json!({"job_type": "import"}))).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);

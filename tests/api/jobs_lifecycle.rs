@@ -94,8 +94,7 @@ contract_tests! {
     async fn service_operations_follow_the_state_machine(app) {
         let user = app.state.users.create("svc@example.com", crate::helpers::PASSWORD, false).await.unwrap();
         let jobs = &app.state.jobs;
-        let job = jobs.create(&user, CreateJob { job_type: JobType::Processing, related_dataset_id: None,
-                                                 metadata: None }).await.unwrap();
+        let job = jobs.create(&user, CreateJob::new(JobType::Processing)).await.unwrap();
         assert_eq!((job.status, job.progress), (JobStatus::Pending, 0));
 
         let job = jobs.start(job.id).await.unwrap();
@@ -115,14 +114,12 @@ contract_tests! {
         assert!(matches!(jobs.start(uuid::Uuid::new_v4()).await, Err(JobError::NotFound)));
 
         app.clock.advance(Duration::seconds(1));
-        let other = jobs.create(&user, CreateJob { job_type: JobType::Export, related_dataset_id: None,
-                                                   metadata: Some(json!({"k": 1})) }).await.unwrap();
+        let other = jobs.create(&user, CreateJob { metadata: Some(json!({"k": 1})), ..CreateJob::new(JobType::Export) }).await.unwrap();
         jobs.start(other.id).await.unwrap();
         let failed = jobs.fail(other.id, "disk full").await.unwrap();
         assert_eq!((failed.status, failed.error_message.as_deref()), (JobStatus::Failed, Some("disk full")));
         app.clock.advance(Duration::seconds(1));
-        let third = jobs.create(&user, CreateJob { job_type: JobType::Import, related_dataset_id: None,
-                                                   metadata: None }).await.unwrap();
+        let third = jobs.create(&user, CreateJob::new(JobType::Import)).await.unwrap();
         assert_eq!(jobs.cancel(third.id).await.unwrap().status, JobStatus::Cancelled);
 
         // The active list as the service gives it: all three finished just now, newest first.

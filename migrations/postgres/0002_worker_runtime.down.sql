@@ -1,0 +1,13 @@
+drop index background_jobs_schedule_tick_key;
+drop index background_jobs_completed_at_idx;
+drop index background_jobs_lease_idx;
+drop index background_jobs_claim_idx;
+alter table background_jobs
+    drop column schedule_id,
+    drop column cancel_requested_at,
+    drop column locked_by,
+    drop column lease_expires_at,
+    drop column attempt,
+    drop column run_at,
+    drop column priority;
+drop table job_schedules;
