@@ -12,6 +12,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = storage::connect(&url, &settings).await.context("opening the database")?;
     match cli.command {
         Command::Serve(args) => startup::serve(args, store).await,
+        Command::Worker(args) => startup::work(args, store).await,
         Command::Migrate { action } => migrate(action, store.as_ref()).await,
         Command::User { action: UserAction::Add { email, password, admin } } => {
             store.migrate_up().await?;

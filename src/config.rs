@@ -51,8 +51,10 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API.
+    /// Run the HTTP API, and workers unless `--no-workers`.
     Serve(ServeArgs),
+    /// Run workers only (no HTTP).
+    Worker(WorkerCommandArgs),
     /// Apply or roll back database migrations.
     Migrate {
         #[command(subcommand)]
@@ -91,9 +93,91 @@ pub struct ServeArgs {
     #[arg(long, env = "JOBWATCH_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
-    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+    /// Serve the API only; run no workers in this process.
+    #[arg(long, env = "JOBWATCH_NO_WORKERS")]
+    pub no_workers: bool,
+
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerCommandArgs {
+    /// Do not run migrations at start-up.
+    #[arg(long, env = "JOBWATCH_NO_MIGRATE")]
+    pub no_migrate: bool,
+
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+/// The worker runtime's settings (see `worker::WorkerSettings` for what each one does).
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Jobs one worker process runs at once.
+    #[arg(long, env = "JOBWATCH_CONCURRENCY", default_value_t = 10)]
+    pub concurrency: usize,
+
+    /// Per-type limit within a worker, `TYPE=N`; repeat, or comma-separate in the variable.
+    #[arg(long = "type-limit", env = "JOBWATCH_TYPE_LIMITS", value_delimiter = ',',
+          value_parser = crate::worker::settings::parse_type_limit)]
+    pub type_limits: Vec<(crate::jobs::JobType, usize)>,
+
+    /// How long a claim holds without renewal; a dead worker's jobs come back after this.
+    #[arg(long, env = "JOBWATCH_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub lease: Duration,
+
+    /// How often leases are renewed, progress written and cancel requests checked.
+    #[arg(long, env = "JOBWATCH_HEARTBEAT", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub heartbeat: Duration,
+
+    /// Fallback poll for due jobs when no notification arrives (delayed jobs, lost signals).
+    #[arg(long, env = "JOBWATCH_POLL_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll: Duration,
+
+    /// First retry delay; doubles per retry, with jitter.
+    #[arg(long, env = "JOBWATCH_BACKOFF_BASE", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub backoff_base: Duration,
+
+    /// Longest retry delay.
+    #[arg(long, env = "JOBWATCH_BACKOFF_CAP", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub backoff_cap: Duration,
+
+    /// On SIGINT/SIGTERM, how long requests and running jobs get to finish; unfinished
+    /// jobs are then handed back to `pending`.
     #[arg(long, env = "JOBWATCH_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Finished jobs older than this are deleted.
+    #[arg(long, env = "JOBWATCH_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub retention: Duration,
+
+    /// How often jobs with expired leases are rescued.
+    #[arg(long, env = "JOBWATCH_RESCUE_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub rescue_interval: Duration,
+
+    /// How often finished jobs past retention are pruned.
+    #[arg(long, env = "JOBWATCH_PRUNE_INTERVAL", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub prune_interval: Duration,
+}
+
+impl WorkerArgs {
+    pub fn settings(&self) -> anyhow::Result<crate::worker::WorkerSettings> {
+        anyhow::ensure!(self.concurrency > 0, "--concurrency must be at least 1");
+        anyhow::ensure!(self.heartbeat < self.lease, "--heartbeat must be shorter than --lease");
+        Ok(crate::worker::WorkerSettings {
+            concurrency: self.concurrency,
+            type_limits: self.type_limits.iter().copied().collect(),
+            lease: self.lease,
+            heartbeat: self.heartbeat,
+            poll: self.poll,
+            backoff: crate::worker::Backoff { base: self.backoff_base, cap: self.backoff_cap },
+            shutdown_grace: self.shutdown_grace,
+            retention: self.retention,
+            rescue_every: self.rescue_interval,
+            prune_every: self.prune_interval,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,3 +15,4 @@ pub mod storage;
 pub mod telemetry;
 pub mod text_enum;
 pub mod users;
+pub mod worker;

@@ -3,11 +3,12 @@
 
 use crate::auth::AuthService;
 use crate::clock::{Clock, SystemClock};
-use crate::config::ServeArgs;
+use crate::config::{ServeArgs, WorkerArgs, WorkerCommandArgs};
 use crate::http::{self, AppState};
 use crate::jobs::JobService;
 use crate::storage::Store;
 use crate::users::{UserError, UserService};
+use crate::worker::{Handlers, Worker};
 use anyhow::Context;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,11 +44,30 @@ pub async fn ensure_admin(
     }
 }
 
-pub async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
-    if !args.no_migrate {
+async fn migrate(store: &dyn Store, skip: bool) -> anyhow::Result<()> {
+    if !skip {
         let applied = store.migrate_up().await.context("running migrations")?;
         tracing::info!(?applied, backend = store.backend(), "migrations up to date");
     }
+    Ok(())
+}
+
+fn worker(store: Arc<dyn Store>, args: &WorkerArgs) -> anyhow::Result<Worker> {
+    Ok(Worker::new(store, Arc::new(SystemClock), Handlers::builtin(), args.settings()?))
+}
+
+/// `jobwatch worker`: workers only, until SIGINT/SIGTERM.
+pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    migrate(store.as_ref(), args.no_migrate).await?;
+    let worker = worker(store, &args.worker)?;
+    println!("jobwatch worker {} running", worker.id());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    worker.run(shutdown).await
+}
+
+pub async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    migrate(store.as_ref(), args.no_migrate).await?;
     let state = app_state(store.clone(), Arc::new(SystemClock), args.token_ttl)?;
     if let Some((email, password)) = ensure_admin(&state.users, &args.admin_email, args.admin_password).await? {
         println!("created the first admin: email {email}, password {password}");
@@ -59,13 +79,25 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()>
 
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let workers = match args.no_workers {
+        true => None,
+        false => {
+            let worker = worker(store.clone(), &args.worker)?;
+            let token = shutdown.clone();
+            Some(tokio::spawn(async move { worker.run(token).await }))
+        }
+    };
+    let grace = args.worker.shutdown_grace;
     let app = http::router(state, args.max_body_bytes);
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     tokio::select! {
         result = server => result.context("serving HTTP")?,
-        () = async { shutdown.cancelled().await; tokio::time::sleep(args.shutdown_grace).await } => {
-            tracing::warn!(grace = ?args.shutdown_grace, "in-flight requests outlived the shutdown grace period");
+        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(?grace, "in-flight requests outlived the shutdown grace period");
         }
+    }
+    if let Some(workers) = workers {
+        workers.await.context("worker task")??;
     }
     tracing::info!("stopped");
     Ok(())

@@ -16,7 +16,7 @@ pub struct UnknownValue {
 macro_rules! text_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident as $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(try_from = "String", into = "&'static str", rename_all = "lowercase")]
         $vis enum $name { $($variant),+ }
 

@@ -57,6 +57,7 @@ fn api_routes() -> Router<AppState> {
         .route("/jobs/{job_id}/complete", post(j::complete_job))
         .route("/jobs/{job_id}/fail", post(j::fail_job))
         .route("/jobs/{job_id}/cancel", post(j::cancel_job))
+        .route("/jobs/{job_id}/retry", post(j::retry_job))
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

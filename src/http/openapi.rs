@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         crate::jobs::routes::complete_job,
         crate::jobs::routes::fail_job,
         crate::jobs::routes::cancel_job,
+        crate::jobs::routes::retry_job,
         super::health::healthz,
         super::health::readyz,
     ),

@@ -245,12 +245,32 @@ pub async fn fail_job(
     act(&state, &caller, id, Action::Fail(req.error_message)).await
 }
 
-/// Cancel a pending or running job.
+/// Put a failed or cancelled job back in the queue (progress 0, due now).
+#[utoipa::path(
+    post, path = "/api/v2/jobs/{job_id}/retry", tag = "jobs",
+    params(("job_id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "Job is pending again", body = JobResponse),
+        (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
+        (status = 409, description = "Job is not failed or cancelled", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn retry_job(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    PathParam(id): PathParam<Uuid>,
+) -> JobResult {
+    act(&state, &caller, id, Action::Retry).await
+}
+
+/// Cancel a job: a pending one at once; a running one is asked to stop and ends
+/// `cancelled` (progress frozen) as soon as its handler notices, within about a second.
 #[utoipa::path(
     post, path = "/api/v2/jobs/{job_id}/cancel", tag = "jobs",
     params(("job_id" = Uuid, Path, description = "Job id")),
     responses(
-        (status = 200, description = "Job cancelled", body = JobResponse),
+        (status = 200, description = "Job cancelled, or (running) asked to stop: see cancel_requested_at", body = JobResponse),
         (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
         (status = 409, description = "Job already finished", body = ErrorBody),
     ),

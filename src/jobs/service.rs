@@ -3,7 +3,7 @@
 
 use super::JobStatus;
 use super::model::{Job, JobType, NewJob};
-use super::state::Action;
+use super::state::{Action, JobChange};
 use crate::clock::Clock;
 use crate::storage::{Store, StoreError};
 use crate::users::User;
@@ -136,21 +136,30 @@ impl JobService {
         Ok(self.store.active_jobs_for_token(&digest, now, now - FINISHED_VISIBLE_FOR).await?)
     }
 
-    /// `action` on a job `viewer` may see.
+    /// `action` on a job `viewer` may see. Cancel and retry go through [`JobService::cancel`]
+    /// and [`JobService::retry`], which also reach the workers.
     pub async fn act(&self, viewer: &User, id: Uuid, action: Action) -> Result<Job, JobError> {
         self.get(viewer, id).await?;
-        self.apply(id, action).await
+        match action {
+            Action::Cancel => self.cancel(id).await,
+            Action::Retry => self.retry(id).await,
+            other => self.apply(id, other).await,
+        }
     }
 
     /// `action` on any job, atomically: it changes nothing unless the job's state allows it.
     pub async fn apply(&self, id: Uuid, action: Action) -> Result<Job, JobError> {
         let name = action.name();
-        let change = action.change(self.clock.now());
+        self.apply_change(id, name, action.change(self.clock.now())).await
+    }
+
+    /// A prepared change (e.g. fenced on a worker's attempt); `action` names it in a conflict.
+    pub async fn apply_change(&self, id: Uuid, action: &'static str, change: JobChange) -> Result<Job, JobError> {
         if let Some(job) = self.store.change_job(id, &change).await? {
             return Ok(job);
         }
         match self.store.find_job(id).await? {
-            Some(job) => Err(JobError::Conflict { action: name, status: job.status }),
+            Some(job) => Err(JobError::Conflict { action, status: job.status }),
             None => Err(JobError::NotFound),
         }
     }
@@ -171,7 +180,24 @@ impl JobService {
         self.apply(id, Action::Fail(message.into())).await
     }
 
+    /// A pending job (or a running one no worker holds) is cancelled at once; a running job
+    /// under a worker's lease is asked to stop — its worker is told, and the job ends
+    /// `cancelled` when the handler returns.
     pub async fn cancel(&self, id: Uuid) -> Result<Job, JobError> {
-        self.apply(id, Action::Cancel).await
+        if let Some(job) = self.store.request_cancel(id, self.clock.now()).await? {
+            return Ok(job);
+        }
+        match self.store.find_job(id).await? {
+            Some(job) => Err(JobError::Conflict { action: "cancel", status: job.status }),
+            None => Err(JobError::NotFound),
+        }
+    }
+
+    /// Put a failed or cancelled job back in the queue, due now; its retry count and last
+    /// error stay as history.
+    pub async fn retry(&self, id: Uuid) -> Result<Job, JobError> {
+        let job = self.apply(id, Action::Retry).await?;
+        self.store.signal_new_jobs().await?;
+        Ok(job)
     }
 }

@@ -1,5 +1,10 @@
 //! The job state machine as pure data: which action is legal from which state, and what it
-//! writes. Storage applies a [`JobChange`] atomically, guarded by [`JobChange::from`].
+//! writes. Storage applies a [`JobChange`] atomically, guarded by [`JobChange::from`] (and,
+//! for a worker's writes, by the attempt it holds).
+//!
+//! `pending → running → completed | failed | cancelled`, `pending → cancelled`;
+//! `running → pending` when a worker requeues (retry with backoff, shutdown);
+//! `failed | cancelled → pending` by hand (retry). Completed is final.
 
 use super::model::JobStatus;
 use chrono::{DateTime, Utc};
@@ -13,6 +18,15 @@ pub enum Action {
     Complete,
     Fail(String),
     Cancel,
+    /// By hand: a failed or cancelled job goes back to the queue, due now, progress 0.
+    Retry,
+    /// A worker gives a running job back to the queue, due at `run_at`: after a retryable
+    /// failure (`count_retry`, with its error kept) or on shutdown (not counted).
+    Requeue {
+        run_at: DateTime<Utc>,
+        error: Option<String>,
+        count_retry: bool,
+    },
 }
 
 /// The write one action makes, applied only while the job is in one of `from`.
@@ -25,6 +39,21 @@ pub struct JobChange {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub error_message: Option<String>,
+    /// Back to the start: progress 0, no completion time.
+    pub restart: bool,
+    /// New due time.
+    pub run_at: Option<DateTime<Utc>>,
+    /// Count one more retry.
+    pub count_retry: bool,
+    /// Only if the job is still in this attempt: a worker writes only for the run it holds.
+    pub fence_attempt: Option<i32>,
+}
+
+impl JobChange {
+    /// The same write, applied only while the job is in `attempt` (see [`JobChange::fence_attempt`]).
+    pub fn fenced(self, attempt: i32) -> Self {
+        JobChange { fence_attempt: Some(attempt), ..self }
+    }
 }
 
 /// Error messages are for people; an unbounded one is a log dump, not a message.
@@ -38,6 +67,8 @@ impl Action {
             Action::Complete => "complete",
             Action::Fail(_) => "fail",
             Action::Cancel => "cancel",
+            Action::Retry => "retry",
+            Action::Requeue { .. } => "requeue",
         }
     }
 
@@ -46,8 +77,9 @@ impl Action {
         use JobStatus::*;
         match self {
             Action::Start => &[Pending],
-            Action::Progress(_) | Action::Complete | Action::Fail(_) => &[Running],
+            Action::Progress(_) | Action::Complete | Action::Fail(_) | Action::Requeue { .. } => &[Running],
             Action::Cancel => &[Pending, Running],
+            Action::Retry => &[Failed, Cancelled],
         }
     }
 
@@ -65,6 +97,10 @@ impl Action {
             started_at: None,
             completed_at: None,
             error_message: None,
+            restart: false,
+            run_at: None,
+            count_retry: false,
+            fence_attempt: None,
         };
         match self {
             Action::Start => JobChange { started_at: Some(now), ..base },
@@ -78,12 +114,24 @@ impl Action {
             Action::Fail(message) => JobChange {
                 status: JobStatus::Failed,
                 completed_at: Some(now),
-                error_message: Some(message.chars().take(MAX_ERROR_MESSAGE_CHARS).collect()),
+                error_message: Some(bounded(&message)),
+                ..base
+            },
+            Action::Retry => JobChange { status: JobStatus::Pending, restart: true, run_at: Some(now), ..base },
+            Action::Requeue { run_at, error, count_retry } => JobChange {
+                status: JobStatus::Pending,
+                run_at: Some(run_at),
+                error_message: error.as_deref().map(bounded),
+                count_retry,
                 ..base
             },
             Action::Cancel => JobChange { status: JobStatus::Cancelled, completed_at: Some(now), ..base },
         }
     }
+}
+
+fn bounded(message: &str) -> String {
+    message.chars().take(MAX_ERROR_MESSAGE_CHARS).collect()
 }
 
 #[cfg(test)]
@@ -92,7 +140,15 @@ mod tests {
     use JobStatus::*;
 
     fn all_actions() -> Vec<Action> {
-        vec![Action::Start, Action::Progress(50), Action::Complete, Action::Fail("boom".into()), Action::Cancel]
+        vec![
+            Action::Start,
+            Action::Progress(50),
+            Action::Complete,
+            Action::Fail("boom".into()),
+            Action::Cancel,
+            Action::Retry,
+            Action::Requeue { run_at: Utc::now(), error: None, count_retry: true },
+        ]
     }
 
     #[test]
@@ -115,17 +171,39 @@ mod tests {
                 (Running, "complete", Completed),
                 (Running, "fail", Failed),
                 (Running, "cancel", Cancelled),
+                (Running, "requeue", Pending),
+                (Failed, "retry", Pending),
+                (Cancelled, "retry", Pending),
             ]
         );
     }
 
     #[test]
-    fn terminal_states_allow_nothing() {
+    fn finished_states_allow_only_a_retry_by_hand() {
         for status in JobStatus::ALL.iter().filter(|s| s.is_terminal()) {
-            for action in all_actions() {
+            for action in all_actions().into_iter().filter(|a| *a != Action::Retry) {
                 assert!(!action.is_allowed_from(*status), "{} from {status}", action.name());
             }
         }
+        assert!(!Action::Retry.is_allowed_from(Completed), "a completed job is done");
+    }
+
+    #[test]
+    fn retry_by_hand_restarts_the_job_now() {
+        let now = Utc::now();
+        let change = Action::Retry.change(now);
+        assert!(change.restart);
+        assert_eq!(change.run_at, Some(now));
+        assert!(!change.count_retry);
+    }
+
+    #[test]
+    fn requeue_after_failure_counts_a_retry_and_keeps_the_error() {
+        let at = Utc::now();
+        let change = Action::Requeue { run_at: at, error: Some("timeout".into()), count_retry: true }.change(at);
+        assert_eq!((change.status, change.run_at, change.count_retry), (Pending, Some(at), true));
+        assert_eq!(change.error_message.as_deref(), Some("timeout"));
+        assert_eq!(change.fenced(3).fence_attempt, Some(3));
     }
 
     #[test]

@@ -12,6 +12,7 @@ macro_rules! job_columns {
 }
 
 mod postgres;
+pub mod queue;
 mod sqlite;
 
 use crate::jobs::model::{Job, NewJob};
@@ -24,6 +25,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub use postgres::PgStore;
+pub use queue::{Beat, Held, Listener, Queue, Signal};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +83,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The operations of every backend. Each is one statement or one short transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Queue + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

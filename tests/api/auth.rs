@@ -21,6 +21,7 @@ fn protected_routes() -> Vec<(Method, String, Option<serde_json::Value>)> {
         (Method::POST, format!("/api/v2/jobs/{id}/complete"), None),
         (Method::POST, format!("/api/v2/jobs/{id}/fail"), Some(json!({"error_message": "x"}))),
         (Method::POST, format!("/api/v2/jobs/{id}/cancel"), None),
+        (Method::POST, format!("/api/v2/jobs/{id}/retry"), None),
     ]
 }
 

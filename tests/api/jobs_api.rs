@@ -51,7 +51,7 @@ contract_tests! {
         assert_eq!(res.body, missing.body, "someone else's job looks exactly like no job");
 
         for (action, body) in [("start", json!({})), ("progress", json!({"progress": 5})), ("complete", json!({})),
-                               ("fail", json!({"error_message": "x"})), ("cancel", json!({}))] {
+                               ("fail", json!({"error_message": "x"})), ("cancel", json!({})), ("retry", json!({}))] {
             let res = app.act(&other, &job["id"], action, body).await;
             assert_eq!(res.status, StatusCode::NOT_FOUND, "{action}: {}", res.body);
         }

@@ -1,5 +1,7 @@
 //! The PostgreSQL backend: the production engine, many nodes on one database.
 
+mod queue;
+
 use super::{PoolSettings, Store, StoreResult, parse_column, version_diff};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
@@ -201,11 +203,13 @@ impl Store for PgStore {
     }
 
     async fn insert_job(&self, job: &NewJob) -> StoreResult<Job> {
+        // The NOTIFY wakes a worker on any node at once.
         let sql = concat!(
-            "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
-             priority, max_retries) values ($1, $2, $3, $4, $5, $6, $7, $8) returning ",
+            "with ins as ( \
+               insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
+               priority, max_retries) values ($1, $2, $3, $4, $5, $6, $7, $8) returning ",
             job_columns!(),
-            ""
+            ") select ins.* from ins, (select pg_notify('jobwatch_jobs', '')) n"
         );
         let row = sqlx::query(sql)
             .bind(job.job_type.as_str())
@@ -284,17 +288,22 @@ impl Store for PgStore {
 
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>> {
         let from: Vec<&str> = change.from.iter().map(|s| s.as_str()).collect();
+        // Leaving `running` drops the lease and any cancel request with it.
         let sql = concat!(
             "update background_jobs set \
                status = $2, \
-               progress = greatest(progress, coalesce($3, progress)), \
+               progress = case when $7 then 0 else greatest(progress, coalesce($3, progress)) end, \
                started_at = coalesce($4, started_at), \
-               completed_at = coalesce($5, completed_at), \
-               error_message = coalesce($6, error_message) \
-             where id = $1 and status = any($7) \
+               completed_at = case when $7 then null else coalesce($5, completed_at) end, \
+               error_message = coalesce($6, error_message), \
+               run_at = coalesce($8, run_at), \
+               retry_count = retry_count + case when $9 then 1 else 0 end, \
+               lease_expires_at = case when $2 = 'running' then lease_expires_at end, \
+               locked_by = case when $2 = 'running' then locked_by end, \
+               cancel_requested_at = case when $2 = 'running' then cancel_requested_at end \
+             where id = $1 and status = any($10) and ($11::int is null or attempt = $11) \
              returning ",
-            job_columns!(),
-            ""
+            job_columns!()
         );
         let row = sqlx::query(sql)
             .bind(id)
@@ -303,7 +312,11 @@ impl Store for PgStore {
             .bind(change.started_at)
             .bind(change.completed_at)
             .bind(change.error_message.as_deref())
+            .bind(change.restart)
+            .bind(change.run_at)
+            .bind(change.count_retry)
             .bind(&from)
+            .bind(change.fence_attempt)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()

@@ -1,6 +1,8 @@
 //! The SQLite backend: the embedded default, one node. uuids are stored as hyphenated text,
 //! timestamps as canonical UTC text (see the migration), so text order is time order.
 
+mod queue;
+
 use super::{PoolSettings, Store, StoreError, StoreResult, parse_column, version_diff};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
@@ -20,6 +22,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Wakes this process's workers: SQLite has a single node.
+    signals: tokio::sync::broadcast::Sender<super::Signal>,
 }
 
 impl SqliteStore {
@@ -38,12 +42,12 @@ impl SqliteStore {
             .acquire_timeout(settings.acquire_timeout)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// Wrap an existing pool (tests keep a second handle for plain SQL).
     pub fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self { pool, signals: tokio::sync::broadcast::channel(1024).0 }
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -251,6 +255,7 @@ impl Store for SqliteStore {
             .bind(job.max_retries)
             .fetch_one(&self.pool)
             .await?;
+        self.signal(super::Signal::NewJobs);
         job_from_row(&row)
     }
 
@@ -287,11 +292,17 @@ impl Store for SqliteStore {
         let sql = concat!(
             "update background_jobs set \
                status = ?2, \
-               progress = max(progress, coalesce(?3, progress)), \
+               progress = case when ?7 then 0 else max(progress, coalesce(?3, progress)) end, \
                started_at = coalesce(?4, started_at), \
-               completed_at = coalesce(?5, completed_at), \
-               error_message = coalesce(?6, error_message) \
-             where id = ?1 and status in (select value from json_each(?7)) \
+               completed_at = case when ?7 then null else coalesce(?5, completed_at) end, \
+               error_message = coalesce(?6, error_message), \
+               run_at = coalesce(?8, run_at), \
+               retry_count = retry_count + case when ?9 then 1 else 0 end, \
+               lease_expires_at = case when ?2 = 'running' then lease_expires_at end, \
+               locked_by = case when ?2 = 'running' then locked_by end, \
+               cancel_requested_at = case when ?2 = 'running' then cancel_requested_at end \
+             where id = ?1 and status in (select value from json_each(?10)) \
+               and (?11 is null or attempt = ?11) \
              returning ",
             job_columns!()
         );
@@ -302,7 +313,11 @@ impl Store for SqliteStore {
             .bind(change.started_at.map(time_text))
             .bind(change.completed_at.map(time_text))
             .bind(change.error_message.as_deref())
+            .bind(change.restart)
+            .bind(change.run_at.map(time_text))
+            .bind(change.count_retry)
             .bind(from)
+            .bind(change.fence_attempt)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()

@@ -1,0 +1,226 @@
+//! The queue on PostgreSQL: `FOR UPDATE SKIP LOCKED` claims, leases fenced on the attempt,
+//! and LISTEN/NOTIFY to wake workers on every node.
+
+use super::{PgStore, job_from_row};
+use crate::jobs::model::{Job, JobType, NewJob};
+use crate::storage::StoreResult;
+use crate::storage::queue::{Beat, Held, LEASE_EXPIRED, Listener, Queue, Signal};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::PgListener;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub(super) const NEW_JOBS_CHANNEL: &str = "jobwatch_jobs";
+const CANCEL_CHANNEL: &str = "jobwatch_cancel";
+/// Rows per bulk insert statement (8 arrays of this length are bound).
+const INSERT_CHUNK: usize = 5_000;
+
+fn type_names(types: &[JobType]) -> Vec<&'static str> {
+    types.iter().map(|t| t.as_str()).collect()
+}
+
+#[async_trait]
+impl Queue for PgStore {
+    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64> {
+        let mut inserted = 0;
+        for chunk in jobs.chunks(INSERT_CHUNK) {
+            let types: Vec<&str> = chunk.iter().map(|j| j.job_type.as_str()).collect();
+            let owners: Vec<Option<Uuid>> = chunk.iter().map(|j| j.created_by).collect();
+            let datasets: Vec<Option<Uuid>> = chunk.iter().map(|j| j.related_dataset_id).collect();
+            let metadata: Vec<String> = chunk.iter().map(|j| j.metadata.to_string()).collect();
+            let created: Vec<DateTime<Utc>> = chunk.iter().map(|j| j.created_at).collect();
+            let run_at: Vec<DateTime<Utc>> = chunk.iter().map(|j| j.run_at).collect();
+            let priority: Vec<i32> = chunk.iter().map(|j| j.priority).collect();
+            let max_retries: Vec<i32> = chunk.iter().map(|j| j.max_retries).collect();
+            // One NOTIFY per statement, not per row: NOTIFY serialises commits cluster-wide.
+            let count: i64 = sqlx::query_scalar(
+                "with ins as ( \
+                   insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, \
+                                                run_at, priority, max_retries) \
+                   select t, o, d, m::jsonb, c, r, p, x \
+                   from unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], \
+                               $6::timestamptz[], $7::int[], $8::int[]) as u(t, o, d, m, c, r, p, x) \
+                   returning 1) \
+                 select count(*) from ins, (select pg_notify('jobwatch_jobs', '')) n",
+            )
+            .bind(&types)
+            .bind(&owners)
+            .bind(&datasets)
+            .bind(&metadata)
+            .bind(&created)
+            .bind(&run_at)
+            .bind(&priority)
+            .bind(&max_retries)
+            .fetch_one(&self.pool)
+            .await?;
+            inserted += count as u64;
+        }
+        Ok(inserted)
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        types: &[JobType],
+        limit: u32,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<Job>> {
+        if types.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "with due as ( \
+               select id from background_jobs \
+               where status = 'pending' and run_at <= $1 and job_type = any($2) \
+               order by priority desc, run_at, id \
+               limit $3 \
+               for update skip locked) \
+             update background_jobs j set status = 'running', started_at = $1, attempt = j.attempt + 1, \
+               lease_expires_at = $4, locked_by = $5, cancel_requested_at = null \
+             from due where j.id = due.id \
+             returning j.*",
+        )
+        .bind(now)
+        .bind(type_names(types))
+        .bind(i64::from(limit))
+        .bind(lease_until)
+        .bind(worker)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>> {
+        if beats.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = beats.iter().map(|b| b.id).collect();
+        let attempts: Vec<i32> = beats.iter().map(|b| b.attempt).collect();
+        let progress: Vec<Option<i32>> = beats.iter().map(|b| b.progress).collect();
+        let rows = sqlx::query(
+            "update background_jobs j set lease_expires_at = $2, \
+               progress = greatest(j.progress, coalesce(b.progress, j.progress)) \
+             from unnest($3::uuid[], $4::int[], $5::int[]) as b(id, attempt, progress) \
+             where j.id = b.id and j.attempt = b.attempt and j.status = 'running' and j.locked_by = $1 \
+             returning j.id, j.cancel_requested_at is not null as cancel_requested",
+        )
+        .bind(worker)
+        .bind(lease_until)
+        .bind(&ids)
+        .bind(&attempts)
+        .bind(&progress)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(Held { id: r.try_get("id")?, cancel_requested: r.try_get("cancel_requested")? }))
+            .collect()
+    }
+
+    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        // A job whose cancel was requested ends cancelled; others are retried while they may be.
+        let rescued = sqlx::query(
+            "with expired as ( \
+               select id from background_jobs \
+               where status = 'running' and lease_expires_at < $1 \
+               order by lease_expires_at limit $2 \
+               for update skip locked) \
+             update background_jobs j set \
+               status = case when j.cancel_requested_at is not null then 'cancelled' \
+                             when j.retry_count < j.max_retries then 'pending' else 'failed' end, \
+               retry_count = j.retry_count + \
+                 case when j.cancel_requested_at is null and j.retry_count < j.max_retries then 1 else 0 end, \
+               error_message = case when j.cancel_requested_at is null then $3 else j.error_message end, \
+               completed_at = case when j.cancel_requested_at is null and j.retry_count < j.max_retries \
+                                   then null else $1 end, \
+               run_at = $1, lease_expires_at = null, locked_by = null, cancel_requested_at = null \
+             from expired where j.id = expired.id",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(LEASE_EXPIRED)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if rescued > 0 {
+            self.signal_new_jobs().await?;
+        }
+        Ok(rescued)
+    }
+
+    async fn request_cancel(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<Job>> {
+        // Old values on the right: "held" means running under a worker's lease.
+        let row = sqlx::query(concat!(
+            "update background_jobs set \
+               status = case when status = 'running' and locked_by is not null then status else 'cancelled' end, \
+               completed_at = case when status = 'running' and locked_by is not null then completed_at else $2 end, \
+               cancel_requested_at = case when status = 'running' and locked_by is not null \
+                                          then coalesce(cancel_requested_at, $2) end \
+             where id = $1 and status in ('pending', 'running') \
+             returning ",
+            job_columns!()
+        ))
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let job = row.as_ref().map(job_from_row).transpose()?;
+        if job.as_ref().is_some_and(|j| j.cancel_requested_at.is_some()) {
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(CANCEL_CHANNEL)
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(job)
+    }
+
+    async fn prune_finished(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "delete from background_jobs where id in ( \
+               select id from background_jobs \
+               where status in ('completed', 'failed', 'cancelled') and completed_at < $1 \
+               order by completed_at limit $2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn signal_new_jobs(&self) -> StoreResult<()> {
+        sqlx::query("select pg_notify($1, '')").bind(NEW_JOBS_CHANNEL).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> StoreResult<Box<dyn Listener>> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen_all([NEW_JOBS_CHANNEL, CANCEL_CHANNEL]).await?;
+        Ok(Box::new(PgSignals(listener)))
+    }
+}
+
+struct PgSignals(PgListener);
+
+#[async_trait]
+impl Listener for PgSignals {
+    async fn next(&mut self) -> Signal {
+        match self.0.recv().await {
+            Ok(n) if n.channel() == CANCEL_CHANNEL => match n.payload().parse() {
+                Ok(id) => Signal::CancelRequested(id),
+                Err(_) => Signal::NewJobs,
+            },
+            Ok(_) => Signal::NewJobs,
+            Err(err) => {
+                // PgListener reconnects on the next recv; notifications sent meanwhile are lost,
+                // so answer "look for work" and let the worker poll.
+                tracing::warn!(error = %err, "lost the notification connection; reconnecting");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                Signal::NewJobs
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The queue operations: the jobs table is the queue. Claiming, leases, rescue, cancel
+//! requests, pruning and the signals that wake workers.
+
+use super::StoreResult;
+use crate::jobs::model::{Job, JobType, NewJob};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// A running job a worker still holds, with the progress to record if it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Beat {
+    pub id: Uuid,
+    pub attempt: i32,
+    pub progress: Option<i32>,
+}
+
+/// A job a worker still holds after renewing its lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub id: Uuid,
+    pub cancel_requested: bool,
+}
+
+/// What wakes a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// New or re-queued jobs may be due.
+    NewJobs,
+    /// A running job was asked to stop.
+    CancelRequested(Uuid),
+}
+
+/// A subscription to [`Signal`]s; survives lost connections (it says `NewJobs` after one,
+/// so the worker polls instead of missing work).
+#[async_trait]
+pub trait Listener: Send {
+    async fn next(&mut self) -> Signal;
+}
+
+/// Why a job came back from a lost worker.
+pub const LEASE_EXPIRED: &str = "the worker running this job stopped answering (lease expired)";
+
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Insert many jobs in one statement per chunk; workers are signalled once.
+    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64>;
+
+    /// Claim up to `limit` due pending jobs of `types` for `worker`: they become `running`,
+    /// their attempt goes up by one and they hold a lease until `lease_until`. Concurrent
+    /// claimers never get the same job.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        types: &[JobType],
+        limit: u32,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// Extend the leases `worker` still holds (each fenced on its attempt) and record
+    /// progress. A beat missing from the answer is a job the worker lost (rescued elsewhere,
+    /// cancelled by hand): it must stop working on it.
+    async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>>;
+
+    /// Running jobs whose lease expired before `now`: back to `pending` with one more retry
+    /// counted, or `failed` once their retries are spent. Returns how many.
+    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
+
+    /// Ask a job to stop. A pending job, or a running one no worker holds, is cancelled at
+    /// once; a running job under a lease gets `cancel_requested_at` and its worker is told.
+    /// `None` when the job is in neither state (or gone).
+    async fn request_cancel(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<Job>>;
+
+    /// Delete up to `limit` jobs that finished before `before`; returns how many.
+    async fn prune_finished(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
+
+    /// Wake the workers (e.g. after a retry by hand).
+    async fn signal_new_jobs(&self) -> StoreResult<()>;
+
+    async fn listen(&self) -> StoreResult<Box<dyn Listener>>;
+}

@@ -1,0 +1,65 @@
+//! The handler's view of its job: metadata in, progress out, cancellation in.
+
+use crate::jobs::Job;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use tokio_util::sync::CancellationToken;
+
+/// Progress not reported yet.
+pub(super) const NO_PROGRESS: i32 = -1;
+
+pub struct JobContext {
+    job: Job,
+    progress: Arc<AtomicI32>,
+    cancel: CancellationToken,
+}
+
+impl JobContext {
+    pub(super) fn new(job: Job, progress: Arc<AtomicI32>, cancel: CancellationToken) -> Self {
+        Self { job, progress, cancel }
+    }
+
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    pub fn metadata(&self) -> &Value {
+        &self.job.metadata
+    }
+
+    /// Report progress in percent (clamped to 0..=100; never lowers it). Costs an atomic
+    /// store: the worker writes the latest value with its next lease renewal, so calling
+    /// this in a tight loop is fine.
+    pub fn progress(&self, percent: i64) {
+        self.progress.fetch_max(percent.clamp(0, 100) as i32, Ordering::Relaxed);
+    }
+
+    /// True once the job was cancelled, its worker is shutting down, or its lease was lost.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Resolves when the job should stop (see [`JobContext::is_cancelled`]).
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_clamped_and_only_rises() {
+        let cell = Arc::new(AtomicI32::new(NO_PROGRESS));
+        let job = crate::worker::processing::tests::sample_job(serde_json::json!({}));
+        let ctx = JobContext::new(job, cell.clone(), CancellationToken::new());
+        for p in [10, 50, 30, -7] {
+            ctx.progress(p);
+        }
+        assert_eq!(cell.load(Ordering::Relaxed), 50);
+        ctx.progress(1_000);
+        assert_eq!(cell.load(Ordering::Relaxed), 100);
+    }
+}

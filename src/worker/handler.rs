@@ -1,0 +1,52 @@
+//! What application code implements: one handler per job type.
+
+use super::context::JobContext;
+use crate::jobs::JobType;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How a handler failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth another try (a timeout, a busy service): retried with backoff while retries last.
+    #[error("{0}")]
+    Retryable(String),
+    /// Will fail again (bad input): the job ends `failed` at once.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+#[async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    /// Do the job. Report progress through `ctx`, and return soon after `ctx.cancelled()`.
+    async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError>;
+}
+
+/// The handlers a worker runs; a job type without one is never claimed by it.
+#[derive(Clone, Default)]
+pub struct Handlers(BTreeMap<JobType, Arc<dyn JobHandler>>);
+
+impl Handlers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The handlers jobwatch ships: `processing` (see [`super::processing`]).
+    pub fn builtin() -> Self {
+        Self::new().register(JobType::Processing, super::processing::ProcessingHandler)
+    }
+
+    pub fn register(mut self, job_type: JobType, handler: impl JobHandler) -> Self {
+        self.0.insert(job_type, Arc::new(handler));
+        self
+    }
+
+    pub fn get(&self, job_type: JobType) -> Option<Arc<dyn JobHandler>> {
+        self.0.get(&job_type).cloned()
+    }
+
+    pub fn types(&self) -> Vec<JobType> {
+        self.0.keys().copied().collect()
+    }
+}

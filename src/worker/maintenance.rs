@@ -1,0 +1,57 @@
+//! Upkeep every node does: rescue the jobs of dead workers, prune old finished jobs. Both
+//! are safe to run on many nodes at once.
+
+use super::Worker;
+use tokio_util::sync::CancellationToken;
+
+/// Rows per rescue or prune statement, so none holds locks for long.
+const BATCH: u32 = 1_000;
+
+pub(super) async fn run(worker: Worker, stop: CancellationToken) {
+    let s = &worker.inner.settings;
+    let mut rescue = tokio::time::interval(s.rescue_every);
+    let mut prune = tokio::time::interval(s.prune_every);
+    for tick in [&mut rescue, &mut prune] {
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = rescue.tick() => rescue_expired(&worker).await,
+            _ = prune.tick() => prune_finished(&worker, &stop).await,
+        }
+    }
+}
+
+async fn rescue_expired(worker: &Worker) {
+    let inner = &worker.inner;
+    match inner.store.rescue_expired(inner.clock.now(), BATCH).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(jobs = n, "rescued jobs whose worker stopped renewing its lease"),
+        Err(err) => tracing::warn!(error = %err, "rescuing expired leases failed"),
+    }
+}
+
+async fn prune_finished(worker: &Worker, stop: &CancellationToken) {
+    let inner = &worker.inner;
+    let retention = chrono::Duration::from_std(inner.settings.retention).unwrap_or(chrono::Duration::MAX);
+    let Some(before) = inner.clock.now().checked_sub_signed(retention) else { return };
+    let mut total = 0;
+    while !stop.is_cancelled() {
+        match inner.store.prune_finished(before, BATCH).await {
+            Ok(n) => {
+                total += n;
+                if n < u64::from(BATCH) {
+                    break;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "pruning finished jobs failed");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(jobs = total, "pruned finished jobs past retention");
+    }
+}

@@ -1,0 +1,22 @@
+//! Workers: the jobs table is the queue. A worker claims due jobs, runs their handlers,
+//! keeps their leases alive, reports progress, and finishes, retries or gives them back.
+//!
+//! `runner` claims and runs; `lease` renews leases and passes on cancel requests;
+//! `outcome` decides what a handler's result means; `maintenance` rescues jobs of dead
+//! workers and prunes old ones; `handler`/`context` are what application code sees.
+
+pub mod backoff;
+pub mod context;
+pub mod handler;
+mod lease;
+mod maintenance;
+pub mod outcome;
+pub mod processing;
+mod runner;
+pub mod settings;
+
+pub use backoff::Backoff;
+pub use context::JobContext;
+pub use handler::{HandlerError, Handlers, JobHandler};
+pub use runner::Worker;
+pub use settings::WorkerSettings;

@@ -1,0 +1,275 @@
+//! The worker loop: claim due jobs while there is room, run each handler in its own task,
+//! finish it, and on shutdown drain within the grace period and hand back the rest.
+
+use super::context::{JobContext, NO_PROGRESS};
+use super::outcome::{StopReason, decide};
+use super::{HandlerError, Handlers, WorkerSettings, lease, maintenance};
+use crate::clock::Clock;
+use crate::jobs::{Action, Job, JobError, JobService, JobType};
+use crate::storage::{Signal, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
+use uuid::Uuid;
+
+/// A job this worker is running.
+pub(super) struct RunningJob {
+    pub attempt: i32,
+    pub job_type: JobType,
+    pub progress: Arc<AtomicI32>,
+    /// Progress last written to the database.
+    pub sent_progress: i32,
+    cancel: CancellationToken,
+    stop: Arc<OnceLock<StopReason>>,
+}
+
+impl RunningJob {
+    pub fn stop(&self, reason: StopReason) {
+        // The first reason wins: a cancel requested before shutdown stays a cancel.
+        let _ = self.stop.set(reason);
+        self.cancel.cancel();
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub id: String,
+    pub store: Arc<dyn Store>,
+    pub jobs: JobService,
+    pub clock: Arc<dyn Clock>,
+    pub handlers: Handlers,
+    pub settings: WorkerSettings,
+    pub running: Mutex<HashMap<Uuid, RunningJob>>,
+}
+
+/// `host/pid/random`: unique per process, readable in `locked_by`.
+fn worker_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "jobwatch".into());
+    format!("{host}/{}/{:04x}", std::process::id(), rand::random::<u16>())
+}
+
+impl Worker {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, handlers: Handlers, settings: WorkerSettings) -> Self {
+        let jobs = JobService::new(store.clone(), clock.clone());
+        Worker {
+            inner: Arc::new(Inner {
+                id: worker_id(),
+                store,
+                jobs,
+                clock,
+                handlers,
+                settings,
+                running: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    pub(super) fn running(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, RunningJob>> {
+        self.inner.running.lock().expect("running-jobs lock")
+    }
+
+    pub(super) fn stop_job(&self, id: Uuid, reason: StopReason) {
+        if let Some(job) = self.running().get(&id) {
+            job.stop(reason);
+        }
+    }
+
+    /// Run until `shutdown`, then drain (see the module docs).
+    pub async fn run(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let s = &self.inner.settings;
+        let background = CancellationToken::new();
+        let wake = Arc::new(Notify::new());
+        let mut listener = self.inner.store.listen().await?;
+        let signals = {
+            let (worker, wake) = (self.clone(), wake.clone());
+            AbortOnDropHandle::new(tokio::spawn(async move {
+                loop {
+                    match listener.next().await {
+                        Signal::NewJobs => wake.notify_one(),
+                        Signal::CancelRequested(id) => worker.stop_job(id, StopReason::CancelRequested),
+                    }
+                }
+            }))
+        };
+        let leases = tokio::spawn(lease::renew_loop(self.clone(), background.clone()));
+        let upkeep = tokio::spawn(maintenance::run(self.clone(), background.clone()));
+        tracing::info!(worker = %self.id(), types = ?self.inner.handlers.types(), concurrency = s.concurrency, "worker started");
+
+        let mut tasks = JoinSet::new();
+        while !shutdown.is_cancelled() {
+            match self.claim().await {
+                Ok(jobs) => {
+                    for job in jobs {
+                        tasks.spawn(self.clone().execute(job));
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "claiming jobs failed; retrying after the poll interval"),
+            }
+            let full = self.running().len() >= s.concurrency;
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = wake.notified(), if !full => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                () = tokio::time::sleep(s.poll) => {}
+            }
+        }
+
+        self.drain(&mut tasks).await;
+        background.cancel();
+        drop(signals);
+        let _ = tokio::join!(leases, upkeep);
+        tracing::info!(worker = %self.id(), "worker stopped");
+        Ok(())
+    }
+
+    /// Claim as many due jobs as there is room for, within the per-type limits.
+    async fn claim(&self) -> Result<Vec<Job>, StoreError> {
+        let s = &self.inner.settings;
+        let (mut free, mut per_type) = {
+            let running = self.running();
+            let mut per_type: HashMap<JobType, usize> = HashMap::new();
+            for job in running.values() {
+                *per_type.entry(job.job_type).or_default() += 1;
+            }
+            (s.concurrency.saturating_sub(running.len()), per_type)
+        };
+        let (limited, unlimited): (Vec<JobType>, Vec<JobType>) =
+            self.inner.handlers.types().into_iter().partition(|t| s.type_limits.contains_key(t));
+        // One query for the types without a limit, one per limited type with room.
+        let mut batches = vec![(unlimited, usize::MAX)];
+        batches.extend(limited.into_iter().map(|t| {
+            let room = s.type_limits[&t].saturating_sub(per_type.remove(&t).unwrap_or(0));
+            (vec![t], room)
+        }));
+        let mut claimed = Vec::new();
+        for (types, room) in batches {
+            let limit = free.min(room);
+            if limit == 0 || types.is_empty() {
+                continue;
+            }
+            let now = self.inner.clock.now();
+            let lease_until = now + chrono::Duration::from_std(s.lease).unwrap_or(chrono::Duration::MAX);
+            let jobs = self.inner.store.claim_jobs(&self.inner.id, &types, limit as u32, now, lease_until).await?;
+            free -= jobs.len();
+            let mut running = self.running();
+            for job in &jobs {
+                running.insert(
+                    job.id,
+                    RunningJob {
+                        attempt: job.attempt,
+                        job_type: job.job_type,
+                        progress: Arc::new(AtomicI32::new(NO_PROGRESS)),
+                        sent_progress: NO_PROGRESS,
+                        cancel: CancellationToken::new(),
+                        stop: Arc::new(OnceLock::new()),
+                    },
+                );
+            }
+            drop(running);
+            claimed.extend(jobs);
+        }
+        Ok(claimed)
+    }
+
+    async fn execute(self, job: Job) {
+        let Some((progress, cancel, stop)) =
+            self.running().get(&job.id).map(|r| (r.progress.clone(), r.cancel.clone(), r.stop.clone()))
+        else {
+            return;
+        };
+        let result = match self.inner.handlers.get(job.job_type) {
+            Some(handler) => {
+                let ctx = JobContext::new(job.clone(), progress.clone(), cancel);
+                // Its own task, so a panic fails the job instead of the worker.
+                let task = AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&ctx).await }));
+                task.await.unwrap_or_else(|e| {
+                    let what = if e.is_panic() { "panicked" } else { "was aborted" };
+                    Err(HandlerError::Retryable(format!("the job's handler {what}")))
+                })
+            }
+            None => Err(HandlerError::Permanent(format!("no handler for job type {}", job.job_type))),
+        };
+        let now = self.inner.clock.now();
+        let action = decide(&job, result, stop.get().copied(), now, &self.inner.settings.backoff, rand::random());
+        if let Some(action) = action {
+            self.finish(&job, action, progress.load(Ordering::Relaxed)).await;
+        }
+        self.running().remove(&job.id);
+    }
+
+    /// Write the outcome, fenced on the attempt; retried while the database is away (until
+    /// the lease would have expired anyway and the rescuer takes over).
+    async fn finish(&self, job: &Job, action: Action, reported: i32) {
+        let name = action.name();
+        let mut change = action.change(self.inner.clock.now()).fenced(job.attempt);
+        if reported > NO_PROGRESS {
+            change.progress_at_least = Some(change.progress_at_least.map_or(reported, |p| p.max(reported)));
+        }
+        let mut delay = Duration::from_millis(100);
+        let give_up = tokio::time::Instant::now() + self.inner.settings.lease;
+        loop {
+            match self.inner.jobs.apply_change(job.id, name, change.clone()).await {
+                Ok(_) => return,
+                Err(JobError::Store(StoreError::Unavailable(err))) if tokio::time::Instant::now() < give_up => {
+                    tracing::warn!(job = %job.id, error = %err, "database unavailable while finishing a job; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                // Fenced out: the job was rescued or cancelled by hand meanwhile.
+                Err(JobError::Conflict { .. } | JobError::NotFound) => return,
+                Err(err) => {
+                    tracing::error!(job = %job.id, error = %err, "could not record a job's outcome");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Let running jobs finish within the grace period, then stop the rest and hand them back.
+    async fn drain(&self, tasks: &mut JoinSet<()>) {
+        let grace = tokio::time::sleep(self.inner.settings.shutdown_grace);
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { return },
+                () = &mut grace => break,
+            }
+        }
+        tracing::warn!(running = tasks.len(), "shutdown grace period over; handing running jobs back");
+        for job in self.running().values() {
+            job.stop(StopReason::Shutdown);
+        }
+        // Handlers that honour cancellation requeue their job themselves.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), async { while tasks.join_next().await.is_some() {} }).await;
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        let left: Vec<(Uuid, i32)> = self.running().iter().map(|(id, r)| (*id, r.attempt)).collect();
+        for (id, attempt) in left {
+            let now = self.inner.clock.now();
+            let change = Action::Requeue { run_at: now, error: None, count_retry: false }.change(now).fenced(attempt);
+            if let Err(err) = self.inner.jobs.apply_change(id, "requeue", change).await {
+                tracing::warn!(job = %id, error = %err, "could not hand a job back; its lease will expire");
+            }
+            self.running().remove(&id);
+        }
+        let _ = self.inner.store.signal_new_jobs().await;
+    }
+}
