@@ -19,7 +19,9 @@ pub enum HandlerError {
 
 #[async_trait]
 pub trait JobHandler: Send + Sync + 'static {
-    /// Do the job. Report progress through `ctx`, and return soon after `ctx.cancelled()`.
+    /// Do the job. Report progress through `ctx`. Soon after `ctx.cancelled()` resolves, return
+    /// an error (the work is not done): the worker then records the cancel, or hands the job
+    /// back if it is shutting down.
     async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError>;
 }
 

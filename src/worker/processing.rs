@@ -23,6 +23,12 @@ fn number(metadata: &Value, key: &str, default: u64, max: u64) -> Result<u64, Ha
     }
 }
 
+/// Stopping early is not success: the worker decides what the stop means (cancelled,
+/// handed back on shutdown).
+fn interrupted(step: u64) -> HandlerError {
+    HandlerError::Retryable(format!("interrupted before step {step}"))
+}
+
 #[async_trait]
 impl JobHandler for ProcessingHandler {
     async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError> {
@@ -35,10 +41,10 @@ impl JobHandler for ProcessingHandler {
             if step_ms > 0 {
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_millis(step_ms)) => {}
-                    () = ctx.cancelled() => return Ok(()),
+                    () = ctx.cancelled() => return Err(interrupted(step)),
                 }
             } else if ctx.is_cancelled() {
-                return Ok(());
+                return Err(interrupted(step));
             }
             if fail_at == Some(step) {
                 let message = format!("step {step} of {steps} failed (metadata.fail_at)");
@@ -113,7 +119,9 @@ pub(crate) mod tests {
     async fn stops_when_cancelled() {
         let cancel = CancellationToken::new();
         cancel.cancel();
-        assert_eq!(run(json!({"steps": 1000, "step_ms": 1000}), cancel).await, (Ok(()), NO_PROGRESS));
+        let (result, progress) = run(json!({"steps": 1000, "step_ms": 1000}), cancel).await;
+        assert_eq!(result, Err(HandlerError::Retryable("interrupted before step 1".into())));
+        assert_eq!(progress, NO_PROGRESS);
     }
 
     #[tokio::test]

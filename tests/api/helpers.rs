@@ -217,6 +217,74 @@ impl TestApp {
     }
 }
 
+/// A worker over the test's store and clock, with durations short enough for tests. The
+/// clock stands still unless a test moves it, so leases and backoff expire only on purpose.
+pub struct TestWorker {
+    shutdown: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub fn fast_worker_settings() -> jobwatch::worker::WorkerSettings {
+    use std::time::Duration;
+    jobwatch::worker::WorkerSettings {
+        concurrency: 4,
+        type_limits: Default::default(),
+        lease: Duration::from_secs(2),
+        heartbeat: Duration::from_millis(50),
+        poll: Duration::from_millis(50),
+        backoff: jobwatch::worker::Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(10) },
+        shutdown_grace: Duration::from_millis(200),
+        retention: Duration::from_secs(7 * 24 * 3600),
+        rescue_every: Duration::from_millis(50),
+        prune_every: Duration::from_secs(3600),
+    }
+}
+
+impl TestWorker {
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.expect("worker task").expect("worker ran");
+    }
+}
+
+impl TestApp {
+    pub fn start_worker(&self, settings: jobwatch::worker::WorkerSettings) -> TestWorker {
+        let worker = jobwatch::worker::Worker::new(
+            self.store.clone(),
+            self.clock.clone(),
+            jobwatch::worker::Handlers::builtin(),
+            settings,
+        );
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let token = shutdown.clone();
+        TestWorker { shutdown, task: tokio::spawn(async move { worker.run(token).await }) }
+    }
+
+    /// Poll the job until `done` holds (10 s at most).
+    pub async fn wait_for(&self, id: &Value, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let path = format!("/api/v2/jobs/{}", id.as_str().unwrap());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let job = self.admin_view(&path).await;
+            if done(&job) {
+                return job;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {job}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn wait_for_status(&self, id: &Value, status: &str) -> Value {
+        self.wait_for(id, status, |j| j["status"] == status).await
+    }
+
+    async fn admin_view(&self, path: &str) -> Value {
+        let id: Uuid = path.rsplit('/').next().unwrap().parse().unwrap();
+        let job = self.store.find_job(id).await.unwrap().expect("job exists");
+        serde_json::to_value(jobwatch::jobs::routes::JobResponse::from(job)).unwrap()
+    }
+}
+
 /// Defines each test twice, once per backend: `name::sqlite` and `name::postgres`.
 macro_rules! contract_tests {
     ($(async fn $name:ident($app:ident) $body:block)*) => {$(

@@ -11,3 +11,4 @@ mod jobs_lifecycle;
 mod operations;
 mod schema;
 mod users;
+mod worker;

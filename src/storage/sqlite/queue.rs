@@ -90,7 +90,8 @@ impl Queue for SqliteStore {
             .map(|b| json!({"id": b.id.to_string(), "attempt": b.attempt, "progress": b.progress}))
             .collect();
         let rows = sqlx::query(
-            "update background_jobs set lease_expires_at = ?2, progress = max(progress, coalesce(b.progress, progress)) \
+            "update background_jobs set lease_expires_at = ?2, \
+               progress = max(background_jobs.progress, coalesce(b.progress, background_jobs.progress)) \
              from (select json_extract(value, '$.id') as id, json_extract(value, '$.attempt') as attempt, \
                           json_extract(value, '$.progress') as progress from json_each(?3)) as b \
              where background_jobs.id = b.id and background_jobs.attempt = b.attempt \

@@ -1,0 +1,246 @@
+//! The worker runtime over the real store: running, retrying, cancelling, rescuing and
+//! draining jobs. The clock stands still unless a test moves it.
+
+use crate::helpers::{contract_tests, fast_worker_settings};
+use axum::http::StatusCode;
+use chrono::Duration;
+use jobwatch::jobs::JobType;
+use jobwatch::storage::queue::LEASE_EXPIRED;
+use serde_json::{Value, json};
+
+fn processing(metadata: Value) -> Value {
+    json!({"job_type": "processing", "metadata": metadata})
+}
+
+fn time(job: &Value, field: &str) -> chrono::DateTime<chrono::Utc> {
+    job[field].as_str().unwrap().parse().unwrap()
+}
+
+contract_tests! {
+    async fn a_worker_runs_a_job_to_completion(app) {
+        let user = app.new_user("u@example.com").await;
+        let worker = app.start_worker(fast_worker_settings());
+        let job = app.post("/api/v2/jobs", &user, processing(json!({"steps": 3, "step_ms": 5}))).await.body;
+        let done = app.wait_for_status(&job["id"], "completed").await;
+        assert_eq!(done["progress"], 100);
+        assert_eq!(done["attempt"], 1);
+        assert_eq!(done["retry_count"], 0);
+        assert!(done["started_at"].is_string() && done["completed_at"].is_string());
+        worker.stop().await;
+    }
+
+    async fn progress_shows_while_the_job_runs(app) {
+        let user = app.new_user("u@example.com").await;
+        let worker = app.start_worker(fast_worker_settings());
+        let job = app.post("/api/v2/jobs", &user, processing(json!({"steps": 400, "step_ms": 10}))).await.body;
+        let running = app.wait_for(&job["id"], "progress while running",
+            |j| j["status"] == "running" && j["progress"].as_i64().unwrap() > 0).await;
+        assert!(running["progress"].as_i64().unwrap() < 100);
+        worker.stop().await;
+    }
+
+    async fn retryable_failures_back_off_then_fail_when_retries_are_spent(app) {
+        let user = app.new_user("u@example.com").await;
+        let worker = app.start_worker(fast_worker_settings());
+        let body = json!({"job_type": "processing", "max_retries": 1,
+                          "metadata": {"steps": 2, "step_ms": 0, "fail_at": 2}});
+        let job = app.post("/api/v2/jobs", &user, body).await.body;
+
+        let waiting = app.wait_for(&job["id"], "a retry", |j| j["retry_count"] == 1).await;
+        assert_eq!(waiting["status"], "pending");
+        assert_eq!(waiting["error_message"], "step 2 of 2 failed (metadata.fail_at)");
+        let delay = time(&waiting, "run_at") - app.clock_now();
+        assert!(delay >= Duration::milliseconds(500) && delay <= Duration::seconds(1), "backoff {delay}");
+
+        // Not due yet: nothing happens until the clock passes run_at.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(app.wait_for_status(&job["id"], "pending").await["attempt"], 1);
+        app.clock.advance(Duration::seconds(2));
+
+        let failed = app.wait_for_status(&job["id"], "failed").await;
+        assert_eq!(failed["attempt"], 2);
+        assert_eq!(failed["retry_count"], 1);
+        assert_eq!(failed["error_message"], "step 2 of 2 failed (metadata.fail_at) (gave up after 1 retries)");
+        assert_eq!(failed["progress"], 50, "progress frozen where it failed");
+        worker.stop().await;
+    }
+
+    async fn permanent_failures_fail_at_once(app) {
+        let user = app.new_user("u@example.com").await;
+        let worker = app.start_worker(fast_worker_settings());
+        let job = app.post("/api/v2/jobs", &user,
+            processing(json!({"steps": 1, "step_ms": 0, "fail_at": 1, "fail": "permanent"}))).await.body;
+        let failed = app.wait_for_status(&job["id"], "failed").await;
+        assert_eq!((failed["attempt"].as_i64(), failed["retry_count"].as_i64()), (Some(1), Some(0)));
+        worker.stop().await;
+    }
+
+    async fn cancelling_a_running_job_stops_its_handler(app) {
+        let user = app.new_user("u@example.com").await;
+        let worker = app.start_worker(fast_worker_settings());
+        let job = app.post("/api/v2/jobs", &user, processing(json!({"steps": 10000, "step_ms": 10}))).await.body;
+        app.wait_for(&job["id"], "progress", |j| j["progress"].as_i64().unwrap() > 0).await;
+
+        let asked = std::time::Instant::now();
+        let res = app.act(&user, &job["id"], "cancel", json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(res.body["status"], "running", "a running job is asked to stop, not killed");
+        assert!(res.body["cancel_requested_at"].is_string());
+
+        let cancelled = app.wait_for_status(&job["id"], "cancelled").await;
+        assert!(asked.elapsed() < std::time::Duration::from_secs(1), "stopped within a second");
+        let frozen = cancelled["progress"].clone();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(app.wait_for_status(&job["id"], "cancelled").await["progress"], frozen);
+        assert_eq!(app.act(&user, &job["id"], "cancel", json!({})).await.status, StatusCode::CONFLICT);
+        worker.stop().await;
+    }
+
+    async fn failed_jobs_are_retried_by_hand(app) {
+        let user = app.new_user("u@example.com").await;
+        let other = app.new_user("o@example.com").await;
+        let worker = app.start_worker(fast_worker_settings());
+        let job = app.post("/api/v2/jobs", &user,
+            processing(json!({"steps": 1, "step_ms": 0, "fail_at": 1, "fail": "permanent"}))).await.body;
+        app.wait_for_status(&job["id"], "failed").await;
+
+        assert_eq!(app.act(&other, &job["id"], "retry", json!({})).await.status, StatusCode::NOT_FOUND);
+        let res = app.act(&user, &job["id"], "retry", json!({})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(res.body["status"], "pending");
+        assert_eq!(res.body["progress"], 0);
+        assert!(res.body["completed_at"].is_null());
+        let again = app.wait_for(&job["id"], "second attempt", |j| j["status"] == "failed" && j["attempt"] == 2).await;
+        assert_eq!(again["retry_count"], 0, "a retry by hand is not an automatic retry");
+
+        let ok = app.post("/api/v2/jobs", &user, processing(json!({"steps": 1, "step_ms": 0}))).await.body;
+        app.wait_for_status(&ok["id"], "completed").await;
+        let res = app.act(&user, &ok["id"], "retry", json!({})).await;
+        assert_eq!(res.status, StatusCode::CONFLICT, "a completed job is done");
+        worker.stop().await;
+    }
+
+    // A worker that stops renewing (killed, frozen, cut off) loses its jobs to the rescuer.
+    async fn a_dead_workers_job_is_rescued_and_run_again(app) {
+        let user = app.new_user("u@example.com").await;
+        let job = app.post("/api/v2/jobs", &user, processing(json!({"steps": 1, "step_ms": 0}))).await.body;
+        let now = app.clock_now();
+        let ghost = app.store.claim_jobs("ghost", &[JobType::Processing], 10, now, now + Duration::seconds(2)).await.unwrap();
+        assert_eq!(ghost.len(), 1);
+
+        let worker = app.start_worker(fast_worker_settings());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let held = app.wait_for_status(&job["id"], "running").await;
+        assert_eq!(held["attempt"], 1, "nobody else runs a job while its lease is live");
+
+        app.clock.advance(Duration::seconds(3));
+        let done = app.wait_for_status(&job["id"], "completed").await;
+        assert_eq!(done["attempt"], 2);
+        assert_eq!(done["retry_count"], 1, "the lost attempt counts as a retry");
+        assert_eq!(done["error_message"], LEASE_EXPIRED);
+        worker.stop().await;
+    }
+
+    async fn rescue_fails_a_job_whose_retries_are_spent(app) {
+        let user = app.new_user("u@example.com").await;
+        let job = app.post("/api/v2/jobs", &user, json!({"job_type": "processing", "max_retries": 0})).await.body;
+        let now = app.clock_now();
+        app.store.claim_jobs("ghost", &[JobType::Processing], 1, now, now + Duration::seconds(1)).await.unwrap();
+        assert_eq!(app.store.rescue_expired(now + Duration::seconds(2), 100).await.unwrap(), 1);
+        let failed = app.wait_for_status(&job["id"], "failed").await;
+        assert_eq!(failed["error_message"], LEASE_EXPIRED);
+        assert!(failed["completed_at"].is_string());
+    }
+
+    async fn shutdown_hands_running_jobs_back(app) {
+        let user = app.new_user("u@example.com").await;
+        let worker = app.start_worker(fast_worker_settings());
+        let job = app.post("/api/v2/jobs", &user, processing(json!({"steps": 10000, "step_ms": 10}))).await.body;
+        app.wait_for_status(&job["id"], "running").await;
+        worker.stop().await;
+        let back = app.wait_for_status(&job["id"], "pending").await;
+        assert_eq!(back["attempt"], 1);
+        assert_eq!(back["retry_count"], 0, "a shutdown is not the job's failure");
+        app.sql("select 1").await.unwrap();
+    }
+
+    async fn jobs_are_claimed_by_priority_then_due_time(app) {
+        let user = app.new_user("u@example.com").await;
+        let mut ids = Vec::new();
+        for (priority, delay) in [(0, 2), (5, 3), (0, 1), (5, 1)] {
+            let run_at = app.clock_now() + Duration::seconds(delay);
+            let body = json!({"job_type": "processing", "priority": priority, "run_at": run_at});
+            ids.push(app.post("/api/v2/jobs", &user, body).await.body["id"].as_str().unwrap().to_owned());
+        }
+        let now = app.clock_now();
+        let lease = now + Duration::hours(1);
+        assert!(app.store.claim_jobs("w", &[JobType::Processing], 10, now, lease).await.unwrap().is_empty(),
+                "none due yet");
+        let later = now + Duration::seconds(5);
+        let mut order = Vec::new();
+        for _ in 0..4 {
+            let claimed = app.store.claim_jobs("w", &[JobType::Processing], 1, later, lease).await.unwrap();
+            order.push(claimed[0].id.to_string());
+        }
+        assert_eq!(order, vec![ids[3].clone(), ids[1].clone(), ids[2].clone(), ids[0].clone()]);
+        assert!(app.store.claim_jobs("w", &[JobType::Export], 10, later, lease).await.unwrap().is_empty());
+    }
+
+    async fn per_type_limits_hold(app) {
+        let user = app.new_user("u@example.com").await;
+        let mut settings = fast_worker_settings();
+        settings.type_limits.insert(JobType::Processing, 1);
+        let worker = app.start_worker(settings);
+        for _ in 0..3 {
+            app.post("/api/v2/jobs", &user, processing(json!({"steps": 10000, "step_ms": 10}))).await;
+        }
+        for _ in 0..5 {
+            tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+            let active = app.get("/api/v2/jobs/active", &user).await.body;
+            let running = active.as_array().unwrap().iter().filter(|j| j["status"] == "running").count();
+            assert!(running <= 1, "{running} running");
+        }
+        worker.stop().await;
+    }
+
+    async fn bulk_enqueued_jobs_all_run(app) {
+        let user = app.new_user("u@example.com").await;
+        let now = app.clock_now();
+        let jobs: Vec<_> = (0..50)
+            .map(|i| jobwatch::jobs::model::NewJob {
+                job_type: JobType::Processing,
+                created_by: Some(user.id),
+                related_dataset_id: None,
+                metadata: json!({"steps": 1, "step_ms": 0, "n": i}),
+                created_at: now,
+                run_at: now,
+                priority: 0,
+                max_retries: 3,
+            })
+            .collect();
+        assert_eq!(app.store.insert_jobs(&jobs).await.unwrap(), 50);
+        let worker = app.start_worker(fast_worker_settings());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let done = app.get("/api/v2/jobs/active", &user).await.body.as_array().unwrap()
+                .iter().filter(|j| j["status"] == "completed" && j["attempt"] == 1).count();
+            if done == 50 { break; }
+            assert!(std::time::Instant::now() < deadline, "{done} of 50 completed");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        worker.stop().await;
+    }
+
+    async fn finished_jobs_past_retention_are_pruned(app) {
+        let user = app.new_user("u@example.com").await;
+        app.sql(&format!(
+            "insert into background_jobs (job_type, status, created_by, completed_at) values \
+             ('import', 'completed', '{id}', '{old}'), ('import', 'failed', '{id}', '{old}'), \
+             ('import', 'completed', '{id}', '{recent}'), ('import', 'pending', '{id}', null)",
+            id = user.id, old = app.ago(Duration::days(8)), recent = app.ago(Duration::days(6))
+        )).await.unwrap();
+        let pruned = app.store.prune_finished(app.clock_now() - Duration::days(7), 1000).await.unwrap();
+        assert_eq!(pruned, 2);
+        assert_eq!(app.get("/api/v2/jobs/active", &user).await.body.as_array().unwrap().len(), 1, "pending kept");
+    }
+}
