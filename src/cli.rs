@@ -1,6 +1,7 @@
 //! What each subcommand does.
 
-use crate::config::{Cli, Command, MigrateAction, UserAction};
+use crate::config::{Cli, Command, MigrateAction, ScheduleAction, UserAction};
+use crate::schedules::{CreateSchedule, ScheduleService};
 use crate::storage::{self, PoolSettings, Store};
 use crate::{clock::SystemClock, startup, users::UserService};
 use anyhow::Context;
@@ -14,6 +15,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => startup::serve(args, store).await,
         Command::Worker(args) => startup::work(args, store).await,
         Command::Migrate { action } => migrate(action, store.as_ref()).await,
+        Command::Schedule { action } => {
+            store.migrate_up().await?;
+            schedule(action, ScheduleService::new(store, Arc::new(SystemClock))).await
+        }
         Command::User { action: UserAction::Add { email, password, admin } } => {
             store.migrate_up().await?;
             let user = UserService::new(store, Arc::new(SystemClock)).create(&email, &password, admin).await?;
@@ -21,6 +26,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn schedule(action: ScheduleAction, schedules: ScheduleService) -> anyhow::Result<()> {
+    match action {
+        ScheduleAction::Add { name, cron, job_type, timezone, metadata, priority, max_retries } => {
+            let req = CreateSchedule {
+                name,
+                cron,
+                timezone: Some(timezone),
+                job_type,
+                metadata,
+                priority,
+                max_retries,
+                created_by: None,
+            };
+            let s = schedules.create(req).await?;
+            println!("created schedule {} ({}): next run {}", s.name, s.id, s.next_run_at);
+        }
+        ScheduleAction::List => {
+            for s in schedules.list().await? {
+                println!("{}\t{}\t{} [{}]\t{}\tnext {}", s.id, s.name, s.cron, s.timezone, s.job_type, s.next_run_at);
+            }
+        }
+        ScheduleAction::Rm { id_or_name } => {
+            schedules.delete(&id_or_name).await?;
+            println!("deleted schedule {id_or_name}");
+        }
+    }
+    Ok(())
 }
 
 async fn migrate(action: MigrateAction, store: &dyn Store) -> anyhow::Result<()> {

@@ -65,6 +65,43 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Manage cron schedules that create jobs.
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleAction {
+    /// Create a schedule (applies pending migrations first).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Standard cron: 5 fields, or 6 with seconds first; `@hourly` etc.
+        #[arg(long)]
+        cron: String,
+        #[arg(long)]
+        job_type: crate::jobs::JobType,
+        /// IANA time zone the pattern is read in.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// The jobs' metadata, a JSON object.
+        #[arg(long, value_parser = parse_json)]
+        metadata: Option<serde_json::Value>,
+        #[arg(long)]
+        priority: Option<i32>,
+        #[arg(long)]
+        max_retries: Option<i32>,
+    },
+    /// List schedules.
+    List,
+    /// Delete a schedule by id or name.
+    Rm { id_or_name: String },
+}
+
+fn parse_json(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +196,10 @@ pub struct WorkerArgs {
     /// How often finished jobs past retention are pruned.
     #[arg(long, env = "JOBWATCH_PRUNE_INTERVAL", default_value = "1m", value_parser = humantime::parse_duration)]
     pub prune_interval: Duration,
+
+    /// How often due cron ticks are turned into jobs (the finest useful cron resolution).
+    #[arg(long, env = "JOBWATCH_SCHEDULE_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub schedule_interval: Duration,
 }
 
 impl WorkerArgs {
@@ -176,6 +217,7 @@ impl WorkerArgs {
             retention: self.retention,
             rescue_every: self.rescue_interval,
             prune_every: self.prune_interval,
+            schedule_every: self.schedule_interval,
         })
     }
 }

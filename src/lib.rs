@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod jobs;
+pub mod schedules;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

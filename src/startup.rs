@@ -6,6 +6,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{ServeArgs, WorkerArgs, WorkerCommandArgs};
 use crate::http::{self, AppState};
 use crate::jobs::JobService;
+use crate::schedules::ScheduleService;
 use crate::storage::Store;
 use crate::users::{UserError, UserService};
 use crate::worker::{Handlers, Worker};
@@ -21,7 +22,8 @@ pub fn app_state(store: Arc<dyn Store>, clock: Arc<dyn Clock>, token_ttl: Durati
     Ok(AppState {
         jobs: JobService::new(store.clone(), clock.clone()),
         auth: AuthService::new(store.clone(), clock.clone(), ttl),
-        users: UserService::new(store.clone(), clock),
+        users: UserService::new(store.clone(), clock.clone()),
+        schedules: ScheduleService::new(store.clone(), clock),
         store,
     })
 }

@@ -4,6 +4,7 @@
 
 use crate::auth::AuthError;
 use crate::jobs::JobError;
+use crate::schedules::ScheduleError;
 use crate::storage::StoreError;
 use crate::users::UserError;
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -129,6 +130,20 @@ impl From<UserError> for ApiError {
             UserError::EmailTaken => ApiError::new(StatusCode::CONFLICT, "email_taken", err.to_string()),
             UserError::Store(e) => e.into(),
             UserError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<ScheduleError> for ApiError {
+    #[track_caller]
+    fn from(err: ScheduleError) -> Self {
+        match err {
+            ScheduleError::Invalid(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
+            }
+            ScheduleError::NameTaken => ApiError::new(StatusCode::CONFLICT, "name_taken", err.to_string()),
+            ScheduleError::NotFound => ApiError::not_found(err.to_string()),
+            ScheduleError::Store(e) => e.into(),
         }
     }
 }

@@ -11,13 +11,14 @@ pub use extract::{JsonBody, PathParam};
 
 use crate::auth::{self, AuthService};
 use crate::jobs::{self, JobService};
+use crate::schedules::{self, ScheduleService};
 use crate::storage::Store;
 use crate::users::{self, UserService};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -33,6 +34,7 @@ pub struct AppState {
     pub jobs: JobService,
     pub auth: AuthService,
     pub users: UserService,
+    pub schedules: ScheduleService,
 }
 
 /// Request bodies larger than this get 413 (the JSON API needs little).
@@ -58,6 +60,8 @@ fn api_routes() -> Router<AppState> {
         .route("/jobs/{job_id}/fail", post(j::fail_job))
         .route("/jobs/{job_id}/cancel", post(j::cancel_job))
         .route("/jobs/{job_id}/retry", post(j::retry_job))
+        .route("/schedules", get(schedules::routes::list_schedules).post(schedules::routes::create_schedule))
+        .route("/schedules/{schedule_id}", delete(schedules::routes::delete_schedule))
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

@@ -23,6 +23,9 @@ use utoipa::{Modify, OpenApi};
         crate::jobs::routes::fail_job,
         crate::jobs::routes::cancel_job,
         crate::jobs::routes::retry_job,
+        crate::schedules::routes::list_schedules,
+        crate::schedules::routes::create_schedule,
+        crate::schedules::routes::delete_schedule,
         super::health::healthz,
         super::health::readyz,
     ),
@@ -31,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         (name = "jobs", description = "Background jobs and their progress"),
         (name = "auth", description = "Login, logout, the current user"),
         (name = "users", description = "User administration"),
+        (name = "schedules", description = "Cron schedules that create jobs (admins)"),
         (name = "operations", description = "Probes"),
     )
 )]

@@ -13,6 +13,7 @@ macro_rules! job_columns {
 
 mod postgres;
 pub mod queue;
+pub mod schedules;
 mod sqlite;
 
 use crate::jobs::model::{Job, NewJob};
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 pub use postgres::PgStore;
 pub use queue::{Beat, Held, Listener, Queue, Signal};
+pub use schedules::ScheduleStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +85,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The operations of every backend. Each is one statement or one short transaction.
 #[async_trait]
-pub trait Store: Queue + Send + Sync + 'static {
+pub trait Store: Queue + ScheduleStore + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
@@ -171,7 +173,7 @@ fn version_diff(before: &[i64], after: &[i64]) -> Vec<i64> {
 }
 
 /// Parses a status/type text column, naming the row on failure.
-fn parse_column<T: std::str::FromStr>(id: &Uuid, text: &str) -> StoreResult<T>
+pub(crate) fn parse_column<T: std::str::FromStr>(id: &Uuid, text: &str) -> StoreResult<T>
 where
     T::Err: std::fmt::Display,
 {

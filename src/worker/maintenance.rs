@@ -1,5 +1,5 @@
-//! Upkeep every node does: rescue the jobs of dead workers, prune old finished jobs. Both
-//! are safe to run on many nodes at once.
+//! Upkeep every node does: turn due cron ticks into jobs, rescue the jobs of dead workers,
+//! prune old finished jobs. All are safe to run on many nodes at once.
 
 use super::Worker;
 use tokio_util::sync::CancellationToken;
@@ -11,7 +11,8 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) {
     let s = &worker.inner.settings;
     let mut rescue = tokio::time::interval(s.rescue_every);
     let mut prune = tokio::time::interval(s.prune_every);
-    for tick in [&mut rescue, &mut prune] {
+    let mut schedule = tokio::time::interval(s.schedule_every);
+    for tick in [&mut rescue, &mut prune, &mut schedule] {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
@@ -19,7 +20,16 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) {
             () = stop.cancelled() => return,
             _ = rescue.tick() => rescue_expired(&worker).await,
             _ = prune.tick() => prune_finished(&worker, &stop).await,
+            _ = schedule.tick() => fire_schedules(&worker).await,
         }
+    }
+}
+
+async fn fire_schedules(worker: &Worker) {
+    match worker.inner.schedules.fire_due().await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(jobs = n, "scheduled jobs created"),
+        Err(err) => tracing::warn!(error = %err, "firing due schedules failed"),
     }
 }
 

@@ -6,6 +6,7 @@ use super::outcome::{StopReason, decide};
 use super::{HandlerError, Handlers, WorkerSettings, lease, maintenance};
 use crate::clock::Clock;
 use crate::jobs::{Action, Job, JobError, JobService, JobType};
+use crate::schedules::ScheduleService;
 use crate::storage::{Signal, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -45,6 +46,7 @@ pub(super) struct Inner {
     pub id: String,
     pub store: Arc<dyn Store>,
     pub jobs: JobService,
+    pub schedules: ScheduleService,
     pub clock: Arc<dyn Clock>,
     pub handlers: Handlers,
     pub settings: WorkerSettings,
@@ -64,11 +66,13 @@ fn worker_id() -> String {
 impl Worker {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, handlers: Handlers, settings: WorkerSettings) -> Self {
         let jobs = JobService::new(store.clone(), clock.clone());
+        let schedules = ScheduleService::new(store.clone(), clock.clone());
         Worker {
             inner: Arc::new(Inner {
                 id: worker_id(),
                 store,
                 jobs,
+                schedules,
                 clock,
                 handlers,
                 settings,

@@ -27,6 +27,8 @@ pub struct WorkerSettings {
     pub rescue_every: Duration,
     /// How often old finished jobs are pruned.
     pub prune_every: Duration,
+    /// How often due schedule ticks are turned into jobs.
+    pub schedule_every: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -42,6 +44,7 @@ impl Default for WorkerSettings {
             retention: Duration::from_secs(7 * 24 * 3600),
             rescue_every: Duration::from_secs(5),
             prune_every: Duration::from_secs(60),
+            schedule_every: Duration::from_secs(1),
         }
     }
 }

@@ -237,6 +237,7 @@ pub fn fast_worker_settings() -> jobwatch::worker::WorkerSettings {
         retention: Duration::from_secs(7 * 24 * 3600),
         rescue_every: Duration::from_millis(50),
         prune_every: Duration::from_secs(3600),
+        schedule_every: Duration::from_millis(20),
     }
 }
 

@@ -9,6 +9,7 @@ mod jobs_active;
 mod jobs_api;
 mod jobs_lifecycle;
 mod operations;
+mod schedules;
 mod schema;
 mod users;
 mod worker;

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: the production engine, many nodes on one database.
 
 mod queue;
+mod schedules;
 
 use super::{PoolSettings, Store, StoreResult, parse_column, version_diff};
 use crate::jobs::model::{Job, NewJob};

@@ -2,6 +2,7 @@
 //! timestamps as canonical UTC text (see the migration), so text order is time order.
 
 mod queue;
+mod schedules;
 
 use super::{PoolSettings, Store, StoreError, StoreResult, parse_column, version_diff};
 use crate::jobs::model::{Job, NewJob};

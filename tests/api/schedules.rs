@@ -1,0 +1,73 @@
+//! Cron schedules: the admin API, and one job per tick however many nodes run.
+
+use crate::helpers::{contract_tests, fast_worker_settings};
+use axum::http::{Method, StatusCode};
+use chrono::Duration;
+use serde_json::json;
+
+contract_tests! {
+    async fn admins_manage_schedules(app) {
+        let admin = app.new_admin("root@example.com").await;
+        let user = app.new_user("u@example.com").await;
+        let body = json!({"name": "nightly-export", "cron": "0 2 * * *", "timezone": "Europe/Paris",
+                          "job_type": "export", "metadata": {"format": "csv"}});
+        assert_eq!(app.post("/api/v2/schedules", &user, body.clone()).await.status, StatusCode::FORBIDDEN);
+
+        let res = app.post("/api/v2/schedules", &admin, body.clone()).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let next: chrono::DateTime<chrono::Utc> = res.body["next_run_at"].as_str().unwrap().parse().unwrap();
+        assert!(next > app.clock_now() && next <= app.clock_now() + Duration::days(1));
+        assert_eq!(res.body["created_by"], admin.id.to_string());
+
+        assert_eq!(app.post("/api/v2/schedules", &admin, body).await.status, StatusCode::CONFLICT);
+        let list = app.get("/api/v2/schedules", &admin).await.body;
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(app.get("/api/v2/schedules", &user).await.status, StatusCode::FORBIDDEN);
+
+        let path = format!("/api/v2/schedules/{}", res.body["id"].as_str().unwrap());
+        let del = app.request(Method::DELETE, &path, Some(&admin.token), None).await;
+        assert_eq!(del.status, StatusCode::NO_CONTENT);
+        let again = app.request(Method::DELETE, &path, Some(&admin.token), None).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+    }
+
+    async fn bad_schedules_are_refused_with_a_reason(app) {
+        let admin = app.new_admin("root@example.com").await;
+        for (body, needle) in [
+            (json!({"name": "a", "cron": "61 * * * *", "job_type": "export"}), "cron"),
+            (json!({"name": "a", "cron": "* * * * *", "timezone": "Mars/Base", "job_type": "export"}), "time zone"),
+            (json!({"name": "", "cron": "* * * * *", "job_type": "export"}), "name"),
+            (json!({"name": "a", "cron": "* * * * *", "job_type": "upload"}), "expected one of"),
+            (json!({"name": "a", "cron": "* * * * *", "job_type": "export", "metadata": 3}), "metadata"),
+        ] {
+            let res = app.post("/api/v2/schedules", &admin, body.clone()).await;
+            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert!(res.body["error"]["message"].as_str().unwrap().contains(needle), "{}", res.body);
+        }
+    }
+
+    // Two nodes' schedulers race for every tick; the compare-and-set lets one win.
+    async fn two_nodes_create_one_job_per_tick(app) {
+        let admin = app.new_admin("root@example.com").await;
+        let a = app.start_worker(fast_worker_settings());
+        let b = app.start_worker(fast_worker_settings());
+        let res = app.post("/api/v2/schedules", &admin, json!({"name": "every-second", "cron": "* * * * * *",
+            "job_type": "processing", "metadata": {"steps": 1, "step_ms": 0}})).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+
+        for tick in 1..=5 {
+            app.clock.advance(Duration::seconds(1));
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            assert_eq!(app.active_ids(&admin).await.len(), tick, "after tick {tick}");
+        }
+        // Ten ticks missed while nobody looked: one job, not ten.
+        app.clock.advance(Duration::seconds(10));
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        assert_eq!(app.active_ids(&admin).await.len(), 6);
+        a.stop().await;
+        b.stop().await;
+        let schedule = &app.get("/api/v2/schedules", &admin).await.body[0];
+        let next: chrono::DateTime<chrono::Utc> = schedule["next_run_at"].as_str().unwrap().parse().unwrap();
+        assert!(next > app.clock_now());
+    }
+}
