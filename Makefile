@@ -28,7 +28,7 @@ test: lint
 	bash scripts/test.sh
 
 test-sqlite:
-	cargo test -- --skip ::postgres
+	cargo test -- --skip postgres
 
 coverage:
 	bash scripts/coverage.sh

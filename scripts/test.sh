@@ -17,6 +17,10 @@ begin
   end loop;
 end $$;
 SQL
+  # Databases left by process tests that panicked (DROP DATABASE cannot run in a DO block).
+  for db in $(psql "$url" -qAtc "select datname from pg_database where datname like 'jwproc\_%'"); do
+    psql "$url" -qc "drop database $db with (force)" >/dev/null
+  done
   exec cargo test
 fi
 
@@ -31,4 +35,4 @@ cat >&2 <<MSG
 #  Start PostgreSQL or set JOBWATCH_TEST_DATABASE_URL to run it.
 ################################################################################
 MSG
-exec cargo test -- --skip ::postgres
+exec cargo test -- --skip postgres

@@ -1,0 +1,170 @@
+//! Worker *processes* on one PostgreSQL database, as a deployment runs them: sharing work,
+//! surviving `kill -9`, and draining on SIGTERM. (PostgreSQL only: SQLite is one node.)
+
+use chrono::Utc;
+use jobwatch::jobs::JobType;
+use jobwatch::jobs::model::NewJob;
+use jobwatch::storage::queue::LEASE_EXPIRED;
+use jobwatch::storage::{PgStore, PoolSettings, Queue, Store};
+use serde_json::json;
+use sqlx::{Connection, Executor, PgPool};
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn server_url() -> String {
+    std::env::var("JOBWATCH_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A database of its own, migrated; dropped when the test ends.
+struct TestDb {
+    name: String,
+    url: String,
+    pool: PgPool,
+    store: PgStore,
+}
+
+impl TestDb {
+    async fn new() -> TestDb {
+        let name = format!("jwproc_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&server_url()).await.expect("PostgreSQL reachable");
+        admin.execute(sqlx::AssertSqlSafe(format!("create database {name}"))).await.unwrap();
+        let base = server_url();
+        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+        let store = PgStore::connect(&url, &PoolSettings::default()).await.unwrap();
+        store.migrate_up().await.unwrap();
+        TestDb { pool: store.pool().clone(), name, url, store }
+    }
+
+    async fn drop_db(self) {
+        self.pool.close().await;
+        let mut admin = sqlx::PgConnection::connect(&server_url()).await.unwrap();
+        let _ = admin.execute(sqlx::AssertSqlSafe(format!("drop database {} with (force)", self.name))).await;
+    }
+
+    async fn enqueue(&self, n: usize, metadata: serde_json::Value) {
+        let now = Utc::now();
+        let jobs: Vec<NewJob> = (0..n)
+            .map(|_| NewJob {
+                job_type: JobType::Processing,
+                created_by: None,
+                related_dataset_id: None,
+                metadata: metadata.clone(),
+                created_at: now,
+                run_at: now,
+                priority: 0,
+                max_retries: 3,
+            })
+            .collect();
+        assert_eq!(self.store.insert_jobs(&jobs).await.unwrap(), n as u64);
+    }
+
+    async fn count(&self, condition: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from background_jobs where {condition}")))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// `jobwatch worker` with short leases, so a dead worker is noticed in about a second.
+    fn worker(&self, extra: &[(&str, &str)]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jobwatch"));
+        cmd.arg("worker")
+            .env("DATABASE_URL", &self.url)
+            .env("JOBWATCH_LEASE", "1s")
+            .env("JOBWATCH_HEARTBEAT", "100ms")
+            .env("JOBWATCH_RESCUE_INTERVAL", "100ms")
+            .env("JOBWATCH_POLL_INTERVAL", "200ms")
+            .env("JOBWATCH_SHUTDOWN_GRACE", "500ms")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.spawn().expect("start jobwatch worker")
+    }
+
+    async fn wait_until(&self, what: &str, condition: &str, expected: i64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let n = self.count(condition).await;
+            if n == expected {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}: {n} of {expected}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "worker did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn postgres_two_worker_processes_share_2000_jobs_each_run_once() {
+    let db = TestDb::new().await;
+    db.enqueue(2000, json!({"steps": 1, "step_ms": 2})).await;
+    let mut a = db.worker(&[("JOBWATCH_CONCURRENCY", "10")]);
+    let mut b = db.worker(&[("JOBWATCH_CONCURRENCY", "10")]);
+
+    let mut seen = HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while db.count("status = 'completed'").await < 2000 {
+        let holders: Vec<String> =
+            sqlx::query_scalar("select distinct locked_by from background_jobs where status = 'running'")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        seen.extend(holders);
+        assert!(Instant::now() < deadline, "not all jobs completed in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(db.count("status = 'completed' and attempt = 1 and retry_count = 0").await, 2000, "each claimed once");
+    assert_eq!(seen.len(), 2, "both processes took jobs: {seen:?}");
+    assert!(terminate(&mut a).success() && terminate(&mut b).success());
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn postgres_a_killed_workers_job_is_rescued_and_completed_once_by_another() {
+    let db = TestDb::new().await;
+    db.enqueue(1, json!({"steps": 20, "step_ms": 100})).await;
+    let mut doomed = db.worker(&[]);
+    db.wait_until("the job to start", "status = 'running' and progress > 0", 1, Duration::from_secs(20)).await;
+    doomed.kill().unwrap(); // SIGKILL: no drain, no hand-back
+    doomed.wait().unwrap();
+
+    let mut survivor = db.worker(&[]);
+    db.wait_until("the job to finish", "status = 'completed'", 1, Duration::from_secs(30)).await;
+    let (attempt, retries, error): (i32, i32, Option<String>) =
+        sqlx::query_as("select attempt, retry_count, error_message from background_jobs")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!((attempt, retries), (2, 1), "one lost attempt, one complete run");
+    assert_eq!(error.as_deref(), Some(LEASE_EXPIRED));
+    assert!(terminate(&mut survivor).success());
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn postgres_sigterm_hands_running_jobs_back_and_exits_cleanly() {
+    let db = TestDb::new().await;
+    db.enqueue(3, json!({"steps": 1000, "step_ms": 50})).await;
+    let mut worker = db.worker(&[]);
+    db.wait_until("the jobs to start", "status = 'running'", 3, Duration::from_secs(20)).await;
+    assert!(terminate(&mut worker).success(), "clean exit");
+    assert_eq!(db.count("status = 'pending' and retry_count = 0 and locked_by is null").await, 3);
+    assert_eq!(db.count("status = 'running'").await, 0, "nothing left running");
+    db.drop_db().await;
+}
