@@ -58,6 +58,10 @@ pub trait Queue: Send + Sync {
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Vec<Job>>;
 
+    /// Mark many running jobs completed (progress 100), each fenced on its attempt: the
+    /// worker's hot path, one statement for a batch of `(id, attempt)`. Returns how many.
+    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64>;
+
     /// Extend the leases `worker` still holds (each fenced on its attempt) and record
     /// progress. A beat missing from the answer is a job the worker lost (rescued elsewhere,
     /// cancelled by hand): it must stop working on it.

@@ -3,7 +3,7 @@
 
 use super::context::{JobContext, NO_PROGRESS};
 use super::outcome::{StopReason, decide};
-use super::{HandlerError, Handlers, WorkerSettings, lease, maintenance};
+use super::{HandlerError, Handlers, WorkerSettings, completer, lease, maintenance};
 use crate::clock::Clock;
 use crate::jobs::{Action, Job, JobError, JobService, JobType};
 use crate::schedules::ScheduleService;
@@ -113,6 +113,7 @@ impl Worker {
             }))
         };
         let leases = tokio::spawn(lease::renew_loop(self.clone(), background.clone()));
+        let (completions, completer) = completer::spawn(self.clone());
         let upkeep = tokio::spawn(maintenance::run(self.clone(), background.clone()));
         tracing::info!(worker = %self.id(), types = ?self.inner.handlers.types(), concurrency = s.concurrency, "worker started");
 
@@ -121,7 +122,7 @@ impl Worker {
             match self.claim().await {
                 Ok(jobs) => {
                     for job in jobs {
-                        tasks.spawn(self.clone().execute(job));
+                        tasks.spawn(self.clone().execute(job, completions.clone()));
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "claiming jobs failed; retrying after the poll interval"),
@@ -130,12 +131,17 @@ impl Worker {
             tokio::select! {
                 () = shutdown.cancelled() => {}
                 () = wake.notified(), if !full => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                    // Reap every job that finished meanwhile: one claim refills all their slots.
+                    while tasks.try_join_next().is_some() {}
+                }
                 () = tokio::time::sleep(s.poll) => {}
             }
         }
 
         self.drain(&mut tasks).await;
+        drop(completions);
+        let _ = completer.await;
         background.cancel();
         drop(signals);
         let _ = tokio::join!(leases, upkeep);
@@ -192,7 +198,7 @@ impl Worker {
         Ok(claimed)
     }
 
-    async fn execute(self, job: Job) {
+    async fn execute(self, job: Job, completions: completer::Completions) {
         let Some((progress, cancel, stop)) =
             self.running().get(&job.id).map(|r| (r.progress.clone(), r.cancel.clone(), r.stop.clone()))
         else {
@@ -212,8 +218,11 @@ impl Worker {
         };
         let now = self.inner.clock.now();
         let action = decide(&job, result, stop.get().copied(), now, &self.inner.settings.backoff, rand::random());
-        if let Some(action) = action {
-            self.finish(&job, action, progress.load(Ordering::Relaxed)).await;
+        match action {
+            // The common case goes to the batched completer.
+            Some(Action::Complete) if completions.send((job.id, job.attempt)).is_ok() => {}
+            Some(action) => self.finish(&job, action, progress.load(Ordering::Relaxed)).await,
+            None => {}
         }
         self.running().remove(&job.id);
     }

@@ -93,6 +93,23 @@ impl Queue for PgStore {
         rows.iter().map(job_from_row).collect()
     }
 
+    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
+        let ids: Vec<Uuid> = done.iter().map(|d| d.0).collect();
+        let attempts: Vec<i32> = done.iter().map(|d| d.1).collect();
+        Ok(sqlx::query(
+            "update background_jobs j set status = 'completed', progress = 100, completed_at = $1, \
+               lease_expires_at = null, locked_by = null, cancel_requested_at = null \
+             from unnest($2::uuid[], $3::int[]) as d(id, attempt) \
+             where j.id = d.id and j.attempt = d.attempt and j.status = 'running'",
+        )
+        .bind(now)
+        .bind(&ids)
+        .bind(&attempts)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>> {
         if beats.is_empty() {
             return Ok(Vec::new());

@@ -81,6 +81,23 @@ impl Queue for SqliteStore {
         rows.iter().map(job_from_row).collect()
     }
 
+    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
+        let done: Vec<_> = done.iter().map(|(id, attempt)| json!({"id": id.to_string(), "attempt": attempt})).collect();
+        Ok(sqlx::query(
+            "update background_jobs set status = 'completed', progress = 100, completed_at = ?1, \
+               lease_expires_at = null, locked_by = null, cancel_requested_at = null \
+             from (select json_extract(value, '$.id') as id, json_extract(value, '$.attempt') as attempt \
+                   from json_each(?2)) as d \
+             where background_jobs.id = d.id and background_jobs.attempt = d.attempt \
+               and background_jobs.status = 'running'",
+        )
+        .bind(time_text(now))
+        .bind(json_list(&done))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>> {
         if beats.is_empty() {
             return Ok(Vec::new());
