@@ -100,7 +100,7 @@ impl Queue for PgStore {
             "update background_jobs j set status = 'completed', progress = 100, completed_at = $1, \
                lease_expires_at = null, locked_by = null, cancel_requested_at = null \
              from unnest($2::uuid[], $3::int[]) as d(id, attempt) \
-             where j.id = d.id and j.attempt = d.attempt and j.status = 'running'",
+             where j.id = any($2) and j.id = d.id and j.attempt = d.attempt and j.status = 'running'",
         )
         .bind(now)
         .bind(&ids)
@@ -121,7 +121,8 @@ impl Queue for PgStore {
             "update background_jobs j set lease_expires_at = $2, \
                progress = greatest(j.progress, coalesce(b.progress, j.progress)) \
              from unnest($3::uuid[], $4::int[], $5::int[]) as b(id, attempt, progress) \
-             where j.id = b.id and j.attempt = b.attempt and j.status = 'running' and j.locked_by = $1 \
+             where j.id = any($3) and j.id = b.id and j.attempt = b.attempt and j.status = 'running' \
+               and j.locked_by = $1 \
              returning j.id, j.cancel_requested_at is not null as cancel_requested",
         )
         .bind(worker)
