@@ -8,8 +8,8 @@ use crate::clock::Clock;
 use crate::jobs::{Action, Job, JobError, JobService, JobType};
 use crate::schedules::ScheduleService;
 use crate::storage::{Signal, Store, StoreError};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -51,7 +51,15 @@ pub(super) struct Inner {
     pub handlers: Handlers,
     pub settings: WorkerSettings,
     pub running: Mutex<HashMap<Uuid, RunningJob>>,
+    /// See [`Worker::prefetch`]; starts at 100 ms ("long") until jobs prove short.
+    recent_job_micros: AtomicU64,
 }
+
+/// Rounds of `concurrency` jobs that may wait while jobs are short.
+const PREFETCH_ROUNDS: usize = 1;
+
+/// Jobs shorter than this on average are prefetched.
+const SHORT_JOB: Duration = Duration::from_millis(20);
 
 /// `host/pid/random`: unique per process, readable in `locked_by`.
 fn worker_id() -> String {
@@ -77,6 +85,7 @@ impl Worker {
                 handlers,
                 settings,
                 running: Mutex::new(HashMap::new()),
+                recent_job_micros: AtomicU64::new(100_000),
             }),
         }
     }
@@ -87,6 +96,36 @@ impl Worker {
 
     pub(super) fn running(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, RunningJob>> {
         self.inner.running.lock().expect("running-jobs lock")
+    }
+
+    /// How many claimed jobs may wait for a slot: a round while jobs are short, so the next
+    /// claim overlaps the running jobs; none while jobs are long, so no job waits here while
+    /// another node is idle.
+    fn prefetch(&self) -> usize {
+        if self.inner.recent_job_micros.load(Ordering::Relaxed) < SHORT_JOB.as_micros() as u64 {
+            self.inner.settings.concurrency * PREFETCH_ROUNDS
+        } else {
+            0
+        }
+    }
+
+    /// Jobs this worker could take now (running and waiting ones count).
+    fn room(&self) -> usize {
+        (self.inner.settings.concurrency + self.prefetch()).saturating_sub(self.running().len())
+    }
+
+    /// The smallest batch worth a claim: half a round while prefetching, else one job.
+    fn min_claim(&self) -> usize {
+        if self.prefetch() > 0 { self.prefetch() / 2 } else { 1 }
+    }
+
+    /// Exponentially weighted average of handler run times.
+    fn record_duration(&self, took: Duration) {
+        let sample = took.as_micros().min(u128::from(u64::MAX)) as u64;
+        let _ = self
+            .inner
+            .recent_job_micros
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |avg| Some(avg - avg / 8 + sample / 8));
     }
 
     pub(super) fn stop_job(&self, id: Uuid, reason: StopReason) {
@@ -118,26 +157,58 @@ impl Worker {
         tracing::info!(worker = %self.id(), types = ?self.inner.handlers.types(), concurrency = s.concurrency, "worker started");
 
         let mut tasks = JoinSet::new();
+        // Claimed jobs not started yet; see `prefetch`.
+        let mut buffer: VecDeque<Job> = VecDeque::new();
+        let mut claiming: Option<AbortOnDropHandle<Result<Vec<Job>, StoreError>>> = None;
+        let mut look = true;
         while !shutdown.is_cancelled() {
-            match self.claim().await {
-                Ok(jobs) => {
-                    for job in jobs {
-                        tasks.spawn(self.clone().execute(job, completions.clone()));
-                    }
-                }
-                Err(err) => tracing::warn!(error = %err, "claiming jobs failed; retrying after the poll interval"),
+            while tasks.len() < s.concurrency {
+                let Some(job) = buffer.pop_front() else { break };
+                tasks.spawn(self.clone().execute(job, completions.clone()));
             }
-            let full = self.running().len() >= s.concurrency;
+            // One claim in flight at a time, running while the jobs do, and only for a worthwhile
+            // batch: many one-job claims cost more than they bring.
+            if look && claiming.is_none() && self.room() >= self.min_claim() {
+                let worker = self.clone();
+                claiming = Some(AbortOnDropHandle::new(tokio::spawn(async move { worker.claim().await })));
+            }
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                () = wake.notified(), if !full => {}
+                claimed = async { claiming.as_mut().expect("guarded").await }, if claiming.is_some() => {
+                    claiming = None;
+                    match claimed {
+                        Ok(Ok(jobs)) => {
+                            // Nothing due: wait for a signal or the poll before asking again.
+                            look = !jobs.is_empty();
+                            buffer.extend(jobs);
+                        }
+                        Ok(Err(err)) => {
+                            look = false;
+                            tracing::warn!(error = %err, "claiming jobs failed; retrying after the poll interval");
+                        }
+                        Err(err) => {
+                            look = false;
+                            tracing::error!(error = %err, "claim task failed");
+                        }
+                    }
+                }
+                () = wake.notified() => look = true,
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {
                     // Reap every job that finished meanwhile: one claim refills all their slots.
                     while tasks.try_join_next().is_some() {}
+                    look = true;
                 }
-                () = tokio::time::sleep(s.poll) => {}
+                () = tokio::time::sleep(s.poll) => look = true,
             }
         }
+        // A claim in flight may already hold jobs: let it land, then give back what never started.
+        if let Some(Ok(Ok(jobs))) = match claiming {
+            Some(c) => Some(c.await),
+            None => None,
+        } {
+            buffer.extend(jobs);
+        }
+        self.hand_back(buffer.drain(..).map(|j| (j.id, j.attempt)).collect()).await;
 
         self.drain(&mut tasks).await;
         drop(completions);
@@ -158,7 +229,7 @@ impl Worker {
             for job in running.values() {
                 *per_type.entry(job.job_type).or_default() += 1;
             }
-            (s.concurrency.saturating_sub(running.len()), per_type)
+            ((s.concurrency + self.prefetch()).saturating_sub(running.len()), per_type)
         };
         let (limited, unlimited): (Vec<JobType>, Vec<JobType>) =
             self.inner.handlers.types().into_iter().partition(|t| s.type_limits.contains_key(t));
@@ -204,6 +275,7 @@ impl Worker {
         else {
             return;
         };
+        let began = std::time::Instant::now();
         let result = match self.inner.handlers.get(job.job_type) {
             Some(handler) => {
                 let ctx = JobContext::new(job.clone(), progress.clone(), cancel);
@@ -216,6 +288,7 @@ impl Worker {
             }
             None => Err(HandlerError::Permanent(format!("no handler for job type {}", job.job_type))),
         };
+        self.record_duration(began.elapsed());
         let now = self.inner.clock.now();
         let action = decide(&job, result, stop.get().copied(), now, &self.inner.settings.backoff, rand::random());
         match action {
@@ -275,7 +348,15 @@ impl Worker {
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
         let left: Vec<(Uuid, i32)> = self.running().iter().map(|(id, r)| (*id, r.attempt)).collect();
-        for (id, attempt) in left {
+        self.hand_back(left).await;
+    }
+
+    /// Give claimed jobs back to the queue, due now, not counted as a failure.
+    async fn hand_back(&self, jobs: Vec<(Uuid, i32)>) {
+        if jobs.is_empty() {
+            return;
+        }
+        for (id, attempt) in jobs {
             let now = self.inner.clock.now();
             let change = Action::Requeue { run_at: now, error: None, count_retry: false }.change(now).fenced(attempt);
             if let Err(err) = self.inner.jobs.apply_change(id, "requeue", change).await {
