@@ -208,7 +208,7 @@ impl Store for PgStore {
         let sql = concat!(
             "with ins as ( \
                insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
-               priority, max_retries) values ($1, $2, $3, $4, $5, $6, $7, $8) returning ",
+               priority, max_retries, id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ",
             job_columns!(),
             ") select ins.* from ins, (select pg_notify('jobwatch_jobs', '')) n"
         );
@@ -221,6 +221,7 @@ impl Store for PgStore {
             .bind(job.run_at)
             .bind(job.priority)
             .bind(job.max_retries)
+            .bind(super::new_job_id())
             .fetch_one(&self.pool)
             .await?;
         job_from_row(&row)

@@ -26,6 +26,7 @@ impl Queue for PgStore {
     async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64> {
         let mut inserted = 0;
         for chunk in jobs.chunks(INSERT_CHUNK) {
+            let ids: Vec<Uuid> = chunk.iter().map(|_| crate::storage::new_job_id()).collect();
             let types: Vec<&str> = chunk.iter().map(|j| j.job_type.as_str()).collect();
             let owners: Vec<Option<Uuid>> = chunk.iter().map(|j| j.created_by).collect();
             let datasets: Vec<Option<Uuid>> = chunk.iter().map(|j| j.related_dataset_id).collect();
@@ -37,11 +38,11 @@ impl Queue for PgStore {
             // One NOTIFY per statement, not per row: NOTIFY serialises commits cluster-wide.
             let count: i64 = sqlx::query_scalar(
                 "with ins as ( \
-                   insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, \
+                   insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
                                                 run_at, priority, max_retries) \
-                   select t, o, d, m::jsonb, c, r, p, x \
-                   from unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], \
-                               $6::timestamptz[], $7::int[], $8::int[]) as u(t, o, d, m, c, r, p, x) \
+                   select i, t, o, d, m::jsonb, c, r, p, x \
+                   from unnest($9::uuid[], $1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], \
+                               $6::timestamptz[], $7::int[], $8::int[]) as u(i, t, o, d, m, c, r, p, x) \
                    returning 1) \
                  select count(*) from ins, (select pg_notify('jobwatch_jobs', '')) n",
             )
@@ -53,6 +54,7 @@ impl Queue for PgStore {
             .bind(&run_at)
             .bind(&priority)
             .bind(&max_retries)
+            .bind(&ids)
             .fetch_one(&self.pool)
             .await?;
             inserted += count as u64;

@@ -105,7 +105,7 @@ impl ScheduleStore for PgStore {
         }
         sqlx::query(
             "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
-             priority, max_retries, schedule_id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             priority, max_retries, schedule_id, id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(job.job_type.as_str())
         .bind(job.created_by)
@@ -116,6 +116,7 @@ impl ScheduleStore for PgStore {
         .bind(job.priority)
         .bind(job.max_retries)
         .bind(schedule.id)
+        .bind(crate::storage::new_job_id())
         .execute(&mut *tx)
         .await?;
         sqlx::query("select pg_notify($1, '')").bind(super::queue::NEW_JOBS_CHANNEL).execute(&mut *tx).await?;

@@ -245,7 +245,7 @@ impl Store for SqliteStore {
             job_columns!()
         );
         let row = sqlx::query(sql)
-            .bind(Uuid::new_v4().to_string())
+            .bind(crate::storage::new_job_id().to_string())
             .bind(job.job_type.as_str())
             .bind(job.created_by.map(|u| u.to_string()))
             .bind(job.related_dataset_id.map(|u| u.to_string()))

@@ -128,7 +128,7 @@ impl ScheduleStore for SqliteStore {
             "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
              run_at, priority, max_retries, schedule_id) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
-        .bind(Uuid::new_v4().to_string())
+        .bind(crate::storage::new_job_id().to_string())
         .bind(job.job_type.as_str())
         .bind(job.created_by.map(|u| u.to_string()))
         .bind(job.related_dataset_id.map(|u| u.to_string()))
