@@ -9,7 +9,7 @@ create table job_schedules (
     job_type    varchar(50) not null
         check (job_type in ('import', 'export', 'validation', 'processing')),
     metadata    jsonb not null default '{}'::jsonb,
-    priority    integer not null default 0,
+    priority    integer not null default 0 check (priority between -1000 and 1000),
     max_retries integer not null default 3 check (max_retries >= 0),
     created_by  uuid references users (id) on delete set null,
     next_run_at timestamptz not null,                -- the next tick; claimed by compare-and-set
@@ -21,7 +21,8 @@ create unique index job_schedules_name_key on job_schedules (name);
 create index job_schedules_next_run_at_idx on job_schedules (next_run_at);
 
 alter table background_jobs
-    add column priority            integer not null default 0,      -- higher runs first
+    add column priority            integer not null default 0       -- higher runs first
+        check (priority between -1000 and 1000),
     add column run_at              timestamptz not null default now(), -- due from then on
     add column attempt             integer not null default 0,      -- times claimed; fences a worker's writes
     add column lease_expires_at    timestamptz,                     -- running: the claim holds until then
@@ -30,9 +31,11 @@ alter table background_jobs
     add column schedule_id         uuid references job_schedules (id) on delete set null;
 
 -- Claiming: the most urgent due pending jobs, in a stable order. Partial, so finished jobs
--- (nearly all rows) are not in it.
+-- (nearly all rows) are not in it. Keyed on -priority so a worker can resume its scan after
+-- the last job it claimed with one row comparison: claimed jobs leave dead entries at the
+-- front of this index until vacuum, and a scan from the start would wade through them all.
 create index background_jobs_claim_idx
-    on background_jobs (priority desc, run_at, id)
+    on background_jobs ((-priority), run_at, id)
     where status = 'pending';
 
 -- Rescue: running jobs whose lease ran out.

@@ -19,7 +19,7 @@ create index job_schedules_next_run_at_idx on job_schedules (next_run_at);
 
 -- SQLite cannot add a column whose default is an expression: run_at is filled from
 -- created_at by the insert trigger below when a writer leaves it out.
-alter table background_jobs add column priority integer not null default 0;
+alter table background_jobs add column priority integer not null default 0 check (priority between -1000 and 1000);
 alter table background_jobs add column run_at text check (run_at is null or julianday(run_at) is not null);
 alter table background_jobs add column attempt integer not null default 0;
 alter table background_jobs add column lease_expires_at text;
@@ -30,7 +30,7 @@ alter table background_jobs add column cancel_requested_at text;
 alter table background_jobs add column schedule_id text;
 update background_jobs set run_at = created_at;
 
-create index background_jobs_claim_idx on background_jobs (priority desc, run_at, id) where status = 'pending';
+create index background_jobs_claim_idx on background_jobs ((-priority), run_at, id) where status = 'pending';
 create index background_jobs_lease_idx on background_jobs (lease_expires_at) where status = 'running';
 create index background_jobs_completed_at_idx
     on background_jobs (completed_at)

@@ -26,7 +26,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub use postgres::PgStore;
-pub use queue::{Beat, Held, Listener, Queue, Signal};
+pub use queue::{Beat, ClaimKey, Held, Listener, Queue, Signal};
 pub use schedules::ScheduleStore;
 pub use sqlite::SqliteStore;
 

@@ -15,6 +15,30 @@ pub struct Beat {
     pub progress: Option<i32>,
 }
 
+/// A position in claim order (`priority` descending, then `run_at`, then `id`): a worker
+/// resumes claiming after the last job it took instead of rescanning from the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimKey {
+    pub priority: i32,
+    pub run_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl ClaimKey {
+    pub fn of(job: &Job) -> Self {
+        ClaimKey { priority: job.priority, run_at: job.run_at, id: job.id }
+    }
+
+    /// Before every job: the top priority, the earliest representable time, the nil id.
+    pub fn start() -> Self {
+        ClaimKey {
+            priority: i32::MAX,
+            run_at: DateTime::from_timestamp(-62_135_596_800, 0).expect("0001-01-01 is representable"),
+            id: Uuid::nil(),
+        }
+    }
+}
+
 /// A job a worker still holds after renewing its lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
@@ -46,14 +70,16 @@ pub trait Queue: Send + Sync {
     /// Insert many jobs in one statement per chunk; workers are signalled once.
     async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64>;
 
-    /// Claim up to `limit` due pending jobs of `types` for `worker`: they become `running`,
-    /// their attempt goes up by one and they hold a lease until `lease_until`. Concurrent
-    /// claimers never get the same job.
+    /// Claim up to `limit` due pending jobs of `types` for `worker`, in claim order after
+    /// `after`: they become `running`, their attempt goes up by one and they hold a lease
+    /// until `lease_until`. Concurrent claimers never get the same job. Returned in claim
+    /// order.
     async fn claim_jobs(
         &self,
         worker: &str,
         types: &[JobType],
         limit: u32,
+        after: ClaimKey,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Vec<Job>>;

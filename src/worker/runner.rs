@@ -7,7 +7,7 @@ use super::{HandlerError, Handlers, WorkerSettings, completer, lease, maintenanc
 use crate::clock::Clock;
 use crate::jobs::{Action, Job, JobError, JobService, JobType};
 use crate::schedules::ScheduleService;
-use crate::storage::{Signal, Store, StoreError};
+use crate::storage::{ClaimKey, Signal, Store, StoreError};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -53,6 +53,9 @@ pub(super) struct Inner {
     pub running: Mutex<HashMap<Uuid, RunningJob>>,
     /// See [`Worker::prefetch`]; starts at 100 ms ("long") until jobs prove short.
     recent_job_micros: AtomicU64,
+    /// Where each claim query resumes (see [`ClaimKey`]); cleared by new-job signals, the
+    /// poll, and claims that reach the end, so jobs that sort earlier are found again.
+    cursors: Mutex<HashMap<Vec<JobType>, ClaimKey>>,
 }
 
 /// Rounds of `concurrency` jobs that may wait while jobs are short.
@@ -86,6 +89,7 @@ impl Worker {
                 settings,
                 running: Mutex::new(HashMap::new()),
                 recent_job_micros: AtomicU64::new(100_000),
+                cursors: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -117,6 +121,11 @@ impl Worker {
     /// The smallest batch worth a claim: half a round while prefetching, else one job.
     fn min_claim(&self) -> usize {
         if self.prefetch() > 0 { self.prefetch() / 2 } else { 1 }
+    }
+
+    /// The next claims scan from the start of the queue again.
+    fn restart_claims(&self) {
+        self.inner.cursors.lock().expect("cursors lock").clear();
     }
 
     /// Exponentially weighted average of handler run times.
@@ -192,13 +201,19 @@ impl Worker {
                         }
                     }
                 }
-                () = wake.notified() => look = true,
+                () = wake.notified() => {
+                    look = true;
+                    self.restart_claims();
+                }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {
                     // Reap every job that finished meanwhile: one claim refills all their slots.
                     while tasks.try_join_next().is_some() {}
                     look = true;
                 }
-                () = tokio::time::sleep(s.poll) => look = true,
+                () = tokio::time::sleep(s.poll) => {
+                    look = true;
+                    self.restart_claims();
+                }
             }
         }
         // A claim in flight may already hold jobs: let it land, then give back what never started.
@@ -247,7 +262,26 @@ impl Worker {
             }
             let now = self.inner.clock.now();
             let lease_until = now + chrono::Duration::from_std(s.lease).unwrap_or(chrono::Duration::MAX);
-            let jobs = self.inner.store.claim_jobs(&self.inner.id, &types, limit as u32, now, lease_until).await?;
+            let after = self.inner.cursors.lock().expect("cursors lock").get(&types).copied();
+            let jobs = self
+                .inner
+                .store
+                .claim_jobs(
+                    &self.inner.id,
+                    &types,
+                    limit as u32,
+                    after.unwrap_or_else(ClaimKey::start),
+                    now,
+                    lease_until,
+                )
+                .await?;
+            {
+                let mut cursors = self.inner.cursors.lock().expect("cursors lock");
+                match jobs.last() {
+                    Some(last) if jobs.len() == limit => cursors.insert(types.clone(), ClaimKey::of(last)),
+                    _ => cursors.remove(&types),
+                };
+            }
             free -= jobs.len();
             let mut running = self.running();
             for job in &jobs {

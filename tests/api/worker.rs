@@ -125,7 +125,7 @@ contract_tests! {
         let user = app.new_user("u@example.com").await;
         let job = app.post("/api/v2/jobs", &user, processing(json!({"steps": 1, "step_ms": 0}))).await.body;
         let now = app.clock_now();
-        let ghost = app.store.claim_jobs("ghost", &[JobType::Processing], 10, now, now + Duration::seconds(2)).await.unwrap();
+        let ghost = app.store.claim_jobs("ghost", &[JobType::Processing], 10, jobwatch::storage::ClaimKey::start(), now, now + Duration::seconds(2)).await.unwrap();
         assert_eq!(ghost.len(), 1);
 
         let worker = app.start_worker(fast_worker_settings());
@@ -145,7 +145,7 @@ contract_tests! {
         let user = app.new_user("u@example.com").await;
         let job = app.post("/api/v2/jobs", &user, json!({"job_type": "processing", "max_retries": 0})).await.body;
         let now = app.clock_now();
-        app.store.claim_jobs("ghost", &[JobType::Processing], 1, now, now + Duration::seconds(1)).await.unwrap();
+        app.store.claim_jobs("ghost", &[JobType::Processing], 1, jobwatch::storage::ClaimKey::start(), now, now + Duration::seconds(1)).await.unwrap();
         assert_eq!(app.store.rescue_expired(now + Duration::seconds(2), 100).await.unwrap(), 1);
         let failed = app.wait_for_status(&job["id"], "failed").await;
         assert_eq!(failed["error_message"], LEASE_EXPIRED);
@@ -174,16 +174,40 @@ contract_tests! {
         }
         let now = app.clock_now();
         let lease = now + Duration::hours(1);
-        assert!(app.store.claim_jobs("w", &[JobType::Processing], 10, now, lease).await.unwrap().is_empty(),
+        assert!(app.store.claim_jobs("w", &[JobType::Processing], 10, jobwatch::storage::ClaimKey::start(), now, lease).await.unwrap().is_empty(),
                 "none due yet");
         let later = now + Duration::seconds(5);
         let mut order = Vec::new();
         for _ in 0..4 {
-            let claimed = app.store.claim_jobs("w", &[JobType::Processing], 1, later, lease).await.unwrap();
+            let claimed = app.store.claim_jobs("w", &[JobType::Processing], 1, jobwatch::storage::ClaimKey::start(), later, lease).await.unwrap();
             order.push(claimed[0].id.to_string());
         }
         assert_eq!(order, vec![ids[3].clone(), ids[1].clone(), ids[2].clone(), ids[0].clone()]);
-        assert!(app.store.claim_jobs("w", &[JobType::Export], 10, later, lease).await.unwrap().is_empty());
+        assert!(app.store.claim_jobs("w", &[JobType::Export], 10, jobwatch::storage::ClaimKey::start(), later, lease).await.unwrap().is_empty());
+    }
+
+    // A worker resumes after the last job it claimed; from the start it sees everything.
+    async fn claims_resume_after_a_key(app) {
+        let user = app.new_user("u@example.com").await;
+        let mut jobs = Vec::new();
+        for (priority, delay) in [(5, 0), (0, 1), (0, 2)] {
+            let run_at = app.clock_now() + Duration::seconds(delay);
+            let body = json!({"job_type": "processing", "priority": priority, "run_at": run_at});
+            jobs.push(app.post("/api/v2/jobs", &user, body).await.body);
+        }
+        let key = |job: &Value| jobwatch::storage::ClaimKey {
+            priority: job["priority"].as_i64().unwrap() as i32,
+            run_at: time(job, "run_at"),
+            id: job["id"].as_str().unwrap().parse().unwrap(),
+        };
+        let later = app.clock_now() + Duration::seconds(5);
+        let lease = later + Duration::hours(1);
+        let claim = |after| app.store.claim_jobs("w", &[JobType::Processing], 10, after, later, lease);
+        let tail = claim(key(&jobs[1])).await.unwrap();
+        assert_eq!(tail.iter().map(|j| j.id.to_string()).collect::<Vec<_>>(), vec![jobs[2]["id"].as_str().unwrap()]);
+        let rest = claim(jobwatch::storage::ClaimKey::start()).await.unwrap();
+        let ids: Vec<String> = rest.iter().map(|j| j.id.to_string()).collect();
+        assert_eq!(ids, vec![jobs[0]["id"].as_str().unwrap(), jobs[1]["id"].as_str().unwrap()], "in claim order");
     }
 
     async fn per_type_limits_hold(app) {

@@ -4,7 +4,7 @@
 use super::{PgStore, job_from_row};
 use crate::jobs::model::{Job, JobType, NewJob};
 use crate::storage::StoreResult;
-use crate::storage::queue::{Beat, Held, LEASE_EXPIRED, Listener, Queue, Signal};
+use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -67,6 +67,7 @@ impl Queue for PgStore {
         worker: &str,
         types: &[JobType],
         limit: u32,
+        after: ClaimKey,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Vec<Job>> {
@@ -77,7 +78,8 @@ impl Queue for PgStore {
             "with due as ( \
                select id from background_jobs \
                where status = 'pending' and run_at <= $1 and job_type = any($2) \
-               order by priority desc, run_at, id \
+                 and ((-priority), run_at, id) > ($6, $7, $8) \
+               order by (-priority), run_at, id \
                limit $3 \
                for update skip locked) \
              update background_jobs j set status = 'running', started_at = $1, attempt = j.attempt + 1, \
@@ -90,9 +92,14 @@ impl Queue for PgStore {
         .bind(i64::from(limit))
         .bind(lease_until)
         .bind(worker)
+        .bind(after.priority.checked_neg().unwrap_or(i32::MIN))
+        .bind(after.run_at)
+        .bind(after.id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(job_from_row).collect()
+        let mut jobs = rows.iter().map(job_from_row).collect::<StoreResult<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (-i64::from(j.priority), j.run_at, j.id));
+        Ok(jobs)
     }
 
     async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {

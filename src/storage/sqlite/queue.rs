@@ -4,7 +4,7 @@
 use super::{SqliteStore, job_from_row, time_text};
 use crate::jobs::model::{Job, JobType, NewJob};
 use crate::storage::StoreResult;
-use crate::storage::queue::{Beat, Held, LEASE_EXPIRED, Listener, Queue, Signal};
+use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -54,6 +54,7 @@ impl Queue for SqliteStore {
         worker: &str,
         types: &[JobType],
         limit: u32,
+        after: ClaimKey,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Vec<Job>> {
@@ -67,7 +68,8 @@ impl Queue for SqliteStore {
              where id in ( \
                select id from background_jobs indexed by background_jobs_claim_idx \
                where status = 'pending' and run_at <= ?1 and job_type in (select value from json_each(?2)) \
-               order by priority desc, run_at, id limit ?3) \
+                 and ((-priority), run_at, id) > (?6, ?7, ?8) \
+               order by (-priority), run_at, id limit ?3) \
              returning ",
             job_columns!()
         ))
@@ -76,9 +78,14 @@ impl Queue for SqliteStore {
         .bind(i64::from(limit))
         .bind(time_text(lease_until))
         .bind(worker)
+        .bind(after.priority.checked_neg().unwrap_or(i32::MIN))
+        .bind(time_text(after.run_at))
+        .bind(after.id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(job_from_row).collect()
+        let mut jobs = rows.iter().map(job_from_row).collect::<StoreResult<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (-i64::from(j.priority), j.run_at, j.id));
+        Ok(jobs)
     }
 
     async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
