@@ -59,6 +59,20 @@ fn migrate_and_user_add_on_the_default_sqlite_database() {
 }
 
 #[test]
+fn schedules_are_managed_from_the_command_line() {
+    let dir = data_dir();
+    let add = jobwatch(&dir, &["schedule", "add", "--name", "nightly", "--cron", "0 2 * * *", "--job-type", "export"]);
+    assert!(add.status.success() && stdout(&add).contains("created schedule nightly"), "{add:?}");
+    let list = jobwatch(&dir, &["schedule", "list"]);
+    assert!(stdout(&list).contains("nightly\t0 2 * * * [UTC]\texport"), "{}", stdout(&list));
+    let bad = jobwatch(&dir, &["schedule", "add", "--name", "x", "--cron", "61 * * * *", "--job-type", "export"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("cron '61 * * * *'"));
+    assert!(jobwatch(&dir, &["schedule", "rm", "nightly"]).status.success());
+    assert!(!jobwatch(&dir, &["schedule", "rm", "nightly"]).status.success(), "already gone");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn unsupported_database_urls_are_refused_clearly() {
     let out = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
         .args(["migrate", "up"])

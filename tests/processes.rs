@@ -168,3 +168,29 @@ async fn postgres_sigterm_hands_running_jobs_back_and_exits_cleanly() {
     assert_eq!(db.count("status = 'running'").await, 0, "nothing left running");
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn postgres_two_nodes_create_one_job_per_cron_tick() {
+    let db = TestDb::new().await;
+    let added = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
+        .args(["schedule", "add", "--name", "every-second", "--cron", "* * * * * *", "--job-type", "processing"])
+        .args(["--metadata", r#"{"steps": 0}"#])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let mut a = db.worker(&[("JOBWATCH_SCHEDULE_INTERVAL", "50ms")]);
+    let mut b = db.worker(&[("JOBWATCH_SCHEDULE_INTERVAL", "50ms")]);
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert!(terminate(&mut a).success() && terminate(&mut b).success());
+
+    let jobs = db.count("schedule_id is not null").await;
+    let ticks: i64 =
+        sqlx::query_scalar("select count(distinct run_at) from background_jobs where schedule_id is not null")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(jobs >= 2, "ticks fired: {jobs}");
+    assert_eq!(jobs, ticks, "one job per tick, never two");
+    db.drop_db().await;
+}
