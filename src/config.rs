@@ -206,6 +206,11 @@ impl WorkerArgs {
     pub fn settings(&self) -> anyhow::Result<crate::worker::WorkerSettings> {
         anyhow::ensure!(self.concurrency > 0, "--concurrency must be at least 1");
         anyhow::ensure!(self.heartbeat < self.lease, "--heartbeat must be shorter than --lease");
+        // Bounds keep every computed time (lease end, retry time) far inside what both
+        // databases store.
+        anyhow::ensure!(self.lease <= Duration::from_secs(24 * 3600), "--lease must be at most 24h");
+        anyhow::ensure!(self.backoff_cap <= Duration::from_secs(30 * 24 * 3600), "--backoff-cap must be at most 30d");
+        anyhow::ensure!(self.backoff_base <= self.backoff_cap, "--backoff-base must not exceed --backoff-cap");
         Ok(crate::worker::WorkerSettings {
             concurrency: self.concurrency,
             type_limits: self.type_limits.iter().copied().collect(),

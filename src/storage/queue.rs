@@ -71,7 +71,8 @@ pub trait Queue: Send + Sync {
     async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64>;
 
     /// Claim up to `limit` due pending jobs of `types` for `worker`, in claim order after
-    /// `after`: they become `running`, their attempt goes up by one and they hold a lease
+    /// `after`: they become `running` with progress 0 (a new run), their attempt goes up by
+    /// one and they hold a lease
     /// until `lease_until`. Concurrent claimers never get the same job. Returned in claim
     /// order.
     async fn claim_jobs(

@@ -22,7 +22,10 @@ async fn run(worker: Worker, mut rx: mpsc::UnboundedReceiver<(Uuid, i32)>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         write(&worker, &batch).await;
-        batch.clear();
+        // Written (or given up): stop renewing their leases.
+        for (id, attempt) in batch.drain(..) {
+            worker.forget(id, attempt);
+        }
     }
 }
 

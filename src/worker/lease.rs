@@ -12,6 +12,7 @@ pub(super) async fn renew_loop(worker: Worker, stop: CancellationToken) {
     let inner = &worker.inner;
     let mut tick = tokio::time::interval(inner.settings.heartbeat);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_renewed = tokio::time::Instant::now();
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -32,10 +33,12 @@ pub(super) async fn renew_loop(worker: Worker, stop: CancellationToken) {
         let lease_until = now + chrono::Duration::from_std(inner.settings.lease).unwrap_or(chrono::Duration::MAX);
         match inner.store.renew_leases(&inner.id, &beats, lease_until).await {
             Ok(held) => {
+                last_renewed = tokio::time::Instant::now();
                 let held_ids: HashSet<_> = held.iter().map(|h| h.id).collect();
                 let mut running = worker.running();
                 for beat in &beats {
-                    let Some(job) = running.get_mut(&beat.id) else { continue };
+                    // The same run only: a re-claimed job is a new attempt, not this beat's.
+                    let Some(job) = running.get_mut(&beat.id).filter(|j| j.attempt == beat.attempt) else { continue };
                     if !held_ids.contains(&beat.id) {
                         job.stop(StopReason::LeaseLost);
                     } else if let Some(p) = beat.progress {
@@ -48,7 +51,16 @@ pub(super) async fn renew_loop(worker: Worker, stop: CancellationToken) {
                     }
                 }
             }
-            Err(err) => tracing::warn!(error = %err, "renewing leases failed; will retry at the next heartbeat"),
+            Err(err) => {
+                tracing::warn!(error = %err, "renewing leases failed; will retry at the next heartbeat");
+                // Past the lease, other nodes may rescue and rerun these jobs: stop ours first.
+                if last_renewed.elapsed() + inner.settings.heartbeat >= inner.settings.lease {
+                    tracing::error!("leases could not be renewed in time; stopping this worker's jobs");
+                    for job in worker.running().values() {
+                        job.stop(StopReason::LeaseLost);
+                    }
+                }
+            }
         }
     }
 }

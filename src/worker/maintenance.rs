@@ -6,6 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Rows per rescue or prune statement, so none holds locks for long.
 const BATCH: u32 = 1_000;
+const PRUNE_BATCHES_PER_TICK: usize = 10;
 
 pub(super) async fn run(worker: Worker, stop: CancellationToken) {
     let s = &worker.inner.settings;
@@ -47,7 +48,11 @@ async fn prune_finished(worker: &Worker, stop: &CancellationToken) {
     let retention = chrono::Duration::from_std(inner.settings.retention).unwrap_or(chrono::Duration::MAX);
     let Some(before) = inner.clock.now().checked_sub_signed(retention) else { return };
     let mut total = 0;
-    while !stop.is_cancelled() {
+    // A bounded share per tick, so a large first prune does not hold up rescue and schedules.
+    for _ in 0..PRUNE_BATCHES_PER_TICK {
+        if stop.is_cancelled() {
+            break;
+        }
         match inner.store.prune_finished(before, BATCH).await {
             Ok(n) => {
                 total += n;

@@ -56,6 +56,7 @@ pub(super) struct Inner {
     /// Where each claim query resumes (see [`ClaimKey`]); cleared by new-job signals, the
     /// poll, and claims that reach the end, so jobs that sort earlier are found again.
     cursors: Mutex<HashMap<Vec<JobType>, ClaimKey>>,
+    cursor_epoch: AtomicU64,
 }
 
 /// Rounds of `concurrency` jobs that may wait while jobs are short.
@@ -90,6 +91,7 @@ impl Worker {
                 running: Mutex::new(HashMap::new()),
                 recent_job_micros: AtomicU64::new(100_000),
                 cursors: Mutex::new(HashMap::new()),
+                cursor_epoch: AtomicU64::new(0),
             }),
         }
     }
@@ -125,6 +127,7 @@ impl Worker {
 
     /// The next claims scan from the start of the queue again.
     fn restart_claims(&self) {
+        self.inner.cursor_epoch.fetch_add(1, Ordering::AcqRel);
         self.inner.cursors.lock().expect("cursors lock").clear();
     }
 
@@ -135,6 +138,15 @@ impl Worker {
             .inner
             .recent_job_micros
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |avg| Some(avg - avg / 8 + sample / 8));
+    }
+
+    /// Forget a job, but only the run this caller knows: a later attempt of the same job (a
+    /// re-claim after a rescue) is someone else's.
+    pub(super) fn forget(&self, id: Uuid, attempt: i32) {
+        let mut running = self.running();
+        if running.get(&id).is_some_and(|r| r.attempt == attempt) {
+            running.remove(&id);
+        }
     }
 
     pub(super) fn stop_job(&self, id: Uuid, reason: StopReason) {
@@ -170,6 +182,10 @@ impl Worker {
         let mut buffer: VecDeque<Job> = VecDeque::new();
         let mut claiming: Option<AbortOnDropHandle<Result<Vec<Job>, StoreError>>> = None;
         let mut look = true;
+        // An interval, not a fresh sleep per pass: a busy worker must still poll (and restart
+        // its claim cursors) on schedule.
+        let mut poll = tokio::time::interval(s.poll);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !shutdown.is_cancelled() {
             while tasks.len() < s.concurrency {
                 let Some(job) = buffer.pop_front() else { break };
@@ -210,7 +226,7 @@ impl Worker {
                     while tasks.try_join_next().is_some() {}
                     look = true;
                 }
-                () = tokio::time::sleep(s.poll) => {
+                _ = poll.tick() => {
                     look = true;
                     self.restart_claims();
                 }
@@ -263,19 +279,26 @@ impl Worker {
             let now = self.inner.clock.now();
             let lease_until = now + chrono::Duration::from_std(s.lease).unwrap_or(chrono::Duration::MAX);
             let after = self.inner.cursors.lock().expect("cursors lock").get(&types).copied();
-            let jobs = self
-                .inner
-                .store
-                .claim_jobs(
-                    &self.inner.id,
-                    &types,
-                    limit as u32,
-                    after.unwrap_or_else(ClaimKey::start),
-                    now,
-                    lease_until,
-                )
-                .await?;
-            {
+            let epoch = self.inner.cursor_epoch.load(Ordering::Acquire);
+            let claim = self.inner.store.claim_jobs(
+                &self.inner.id,
+                &types,
+                limit as u32,
+                after.unwrap_or_else(ClaimKey::start),
+                now,
+                lease_until,
+            );
+            let jobs = match claim.await {
+                Ok(jobs) => jobs,
+                // Jobs claimed by earlier queries of this round are already ours: keep them.
+                Err(err) if !claimed.is_empty() => {
+                    tracing::warn!(error = %err, "claiming jobs failed part-way");
+                    break;
+                }
+                Err(err) => return Err(err),
+            };
+            // A restart requested while this claim ran wins: its cursor is not stored.
+            if self.inner.cursor_epoch.load(Ordering::Acquire) == epoch {
                 let mut cursors = self.inner.cursors.lock().expect("cursors lock");
                 match jobs.last() {
                     Some(last) if jobs.len() == limit => cursors.insert(types.clone(), ClaimKey::of(last)),
@@ -285,7 +308,7 @@ impl Worker {
             free -= jobs.len();
             let mut running = self.running();
             for job in &jobs {
-                running.insert(
+                let replaced = running.insert(
                     job.id,
                     RunningJob {
                         attempt: job.attempt,
@@ -296,6 +319,11 @@ impl Worker {
                         stop: Arc::new(OnceLock::new()),
                     },
                 );
+                // Re-claimed after this worker lost it (a rescue during an outage): the old run
+                // must stop, or the job would run twice here.
+                if let Some(old) = replaced {
+                    old.stop(StopReason::LeaseLost);
+                }
             }
             drop(running);
             claimed.extend(jobs);
@@ -304,34 +332,54 @@ impl Worker {
     }
 
     async fn execute(self, job: Job, completions: completer::Completions) {
-        let Some((progress, cancel, stop)) =
-            self.running().get(&job.id).map(|r| (r.progress.clone(), r.cancel.clone(), r.stop.clone()))
+        let Some((progress, cancel, stop)) = self
+            .running()
+            .get(&job.id)
+            .filter(|r| r.attempt == job.attempt)
+            .map(|r| (r.progress.clone(), r.cancel.clone(), r.stop.clone()))
         else {
             return;
         };
-        let began = std::time::Instant::now();
-        let result = match self.inner.handlers.get(job.job_type) {
-            Some(handler) => {
-                let ctx = JobContext::new(job.clone(), progress.clone(), cancel);
-                // Its own task, so a panic fails the job instead of the worker.
-                let task = AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&ctx).await }));
-                task.await.unwrap_or_else(|e| {
-                    let what = if e.is_panic() { "panicked" } else { "was aborted" };
-                    Err(HandlerError::Retryable(format!("the job's handler {what}")))
-                })
+        // Told to stop while waiting in the prefetch buffer: don't start it.
+        let result = match stop.get().copied() {
+            Some(StopReason::LeaseLost) => {
+                self.forget(job.id, job.attempt);
+                return;
             }
-            None => Err(HandlerError::Permanent(format!("no handler for job type {}", job.job_type))),
+            Some(_) => Err(HandlerError::Retryable("stopped before it started".into())),
+            None => self.run_handler(&job, progress.clone(), cancel).await,
         };
-        self.record_duration(began.elapsed());
         let now = self.inner.clock.now();
         let action = decide(&job, result, stop.get().copied(), now, &self.inner.settings.backoff, rand::random());
         match action {
-            // The common case goes to the batched completer.
-            Some(Action::Complete) if completions.send((job.id, job.attempt)).is_ok() => {}
+            // The common case goes to the batched completer, which forgets the job once written,
+            // so its lease is renewed until then.
+            Some(Action::Complete) if completions.send((job.id, job.attempt)).is_ok() => return,
             Some(action) => self.finish(&job, action, progress.load(Ordering::Relaxed)).await,
             None => {}
         }
-        self.running().remove(&job.id);
+        self.forget(job.id, job.attempt);
+    }
+
+    async fn run_handler(
+        &self,
+        job: &Job,
+        progress: Arc<AtomicI32>,
+        cancel: CancellationToken,
+    ) -> Result<(), HandlerError> {
+        let Some(handler) = self.inner.handlers.get(job.job_type) else {
+            return Err(HandlerError::Permanent(format!("no handler for job type {}", job.job_type)));
+        };
+        let began = std::time::Instant::now();
+        let ctx = JobContext::new(job.clone(), progress, cancel);
+        // Its own task, so a panic fails the job instead of the worker.
+        let task = AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&ctx).await }));
+        let result = task.await.unwrap_or_else(|e| {
+            let what = if e.is_panic() { "panicked" } else { "was aborted" };
+            Err(HandlerError::Retryable(format!("the job's handler {what}")))
+        });
+        self.record_duration(began.elapsed());
+        result
     }
 
     /// Write the outcome, fenced on the attempt; retried while the database is away (until
@@ -366,13 +414,16 @@ impl Worker {
     async fn drain(&self, tasks: &mut JoinSet<()>) {
         let grace = tokio::time::sleep(self.inner.settings.shutdown_grace);
         tokio::pin!(grace);
-        loop {
+        let mut drained = false;
+        while !drained {
             tokio::select! {
-                next = tasks.join_next() => if next.is_none() { return },
+                next = tasks.join_next() => drained = next.is_none(),
                 () = &mut grace => break,
             }
         }
-        tracing::warn!(running = tasks.len(), "shutdown grace period over; handing running jobs back");
+        if !drained {
+            tracing::warn!(running = tasks.len(), "shutdown grace period over; handing running jobs back");
+        }
         for job in self.running().values() {
             job.stop(StopReason::Shutdown);
         }
@@ -381,6 +432,7 @@ impl Worker {
             tokio::time::timeout(Duration::from_secs(2), async { while tasks.join_next().await.is_some() {} }).await;
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+        // Whatever no task owns any more (an aborted handler, a claim that failed part-way).
         let left: Vec<(Uuid, i32)> = self.running().iter().map(|(id, r)| (*id, r.attempt)).collect();
         self.hand_back(left).await;
     }
@@ -392,11 +444,17 @@ impl Worker {
         }
         for (id, attempt) in jobs {
             let now = self.inner.clock.now();
-            let change = Action::Requeue { run_at: now, error: None, count_retry: false }.change(now).fenced(attempt);
-            if let Err(err) = self.inner.jobs.apply_change(id, "requeue", change).await {
+            let stop = self.running().get(&id).and_then(|r| r.stop.get().copied());
+            // A job its user cancelled ends cancelled, not back in the queue.
+            let action = match stop {
+                Some(StopReason::CancelRequested) => Action::Cancel,
+                _ => Action::Requeue { run_at: now, error: None, count_retry: false },
+            };
+            let name = action.name();
+            if let Err(err) = self.inner.jobs.apply_change(id, name, action.change(now).fenced(attempt)).await {
                 tracing::warn!(job = %id, error = %err, "could not hand a job back; its lease will expire");
             }
-            self.running().remove(&id);
+            self.forget(id, attempt);
         }
         let _ = self.inner.store.signal_new_jobs().await;
     }

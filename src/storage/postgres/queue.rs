@@ -82,7 +82,7 @@ impl Queue for PgStore {
                order by (-priority), run_at, id \
                limit $3 \
                for update skip locked) \
-             update background_jobs j set status = 'running', started_at = $1, attempt = j.attempt + 1, \
+             update background_jobs j set status = 'running', started_at = $1, attempt = j.attempt + 1, progress = 0, \
                lease_expires_at = $4, locked_by = $5, cancel_requested_at = null \
              from due where j.id = due.id \
              returning j.*",
