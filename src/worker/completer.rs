@@ -3,8 +3,9 @@
 //! idle one adds no delay.
 
 use super::Worker;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
 /// Most jobs completed by one statement.
@@ -12,13 +13,14 @@ const MAX_BATCH: usize = 1_000;
 
 pub(super) type Completions = mpsc::UnboundedSender<(Uuid, i32)>;
 
-pub(super) fn spawn(worker: Worker) -> (Completions, tokio::task::JoinHandle<()>) {
+/// `freed` is told whenever a batch is written: those jobs no longer take room.
+pub(super) fn spawn(worker: Worker, freed: Arc<Notify>) -> (Completions, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (tx, tokio::spawn(run(worker, rx)))
+    (tx, tokio::spawn(run(worker, rx, freed)))
 }
 
 /// Runs until every sender is gone and the last batch is written.
-async fn run(worker: Worker, mut rx: mpsc::UnboundedReceiver<(Uuid, i32)>) {
+async fn run(worker: Worker, mut rx: mpsc::UnboundedReceiver<(Uuid, i32)>, freed: Arc<Notify>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         write(&worker, &batch).await;
@@ -26,6 +28,7 @@ async fn run(worker: Worker, mut rx: mpsc::UnboundedReceiver<(Uuid, i32)>) {
         for (id, attempt) in batch.drain(..) {
             worker.forget(id, attempt);
         }
+        freed.notify_one();
     }
 }
 

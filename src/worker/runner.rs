@@ -173,7 +173,8 @@ impl Worker {
             }))
         };
         let leases = tokio::spawn(lease::renew_loop(self.clone(), background.clone()));
-        let (completions, completer) = completer::spawn(self.clone());
+        let freed = Arc::new(Notify::new());
+        let (completions, completer) = completer::spawn(self.clone(), freed.clone());
         let upkeep = tokio::spawn(maintenance::run(self.clone(), background.clone()));
         tracing::info!(worker = %self.id(), types = ?self.inner.handlers.types(), concurrency = s.concurrency, "worker started");
 
@@ -217,6 +218,8 @@ impl Worker {
                         }
                     }
                 }
+                // Completions written: their room is free again.
+                () = freed.notified() => look = true,
                 () = wake.notified() => {
                     look = true;
                     self.restart_claims();

@@ -243,7 +243,11 @@ contract_tests! {
             })
             .collect();
         assert_eq!(app.store.insert_jobs(&jobs).await.unwrap(), 50);
-        let worker = app.start_worker(fast_worker_settings());
+        // No poll to fall back on: the insert's signal and finished jobs must keep it going.
+        let mut settings = fast_worker_settings();
+        settings.poll = std::time::Duration::from_secs(3600);
+        settings.rescue_every = std::time::Duration::from_secs(3600);
+        let worker = app.start_worker(settings);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             let done = app.get("/api/v2/jobs/active", &user).await.body.as_array().unwrap()
