@@ -3,6 +3,21 @@
 # $JOBWATCH_TEST_DATABASE_URL; without it the SQLite half runs alone, loudly — except under
 # CI (CI=true), where a missing PostgreSQL fails the run so it can never be skipped silently.
 set -euo pipefail
+
+# Runs cargo test with the given filter arguments, then prints one total line.
+run_tests() {
+  local log
+  log=$(mktemp)
+  set +e
+  cargo test "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  set -e
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+       END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+  rm -f "$log"
+  return "$status"
+}
+
 url=${JOBWATCH_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 export JOBWATCH_TEST_DATABASE_URL=$url
 
@@ -21,7 +36,8 @@ SQL
   for db in $(psql "$url" -qAtc "select datname from pg_database where datname like 'jwproc\_%'"); do
     psql "$url" -qc "drop database $db with (force)" >/dev/null
   done
-  exec cargo test
+  run_tests
+  exit $?
 fi
 
 if [ "${CI:-}" = true ]; then
@@ -35,4 +51,4 @@ cat >&2 <<MSG
 #  Start PostgreSQL or set JOBWATCH_TEST_DATABASE_URL to run it.
 ################################################################################
 MSG
-exec cargo test -- --skip postgres
+run_tests -- --skip postgres
