@@ -135,8 +135,13 @@ impl ScheduleService {
                 priority: schedule.priority,
                 max_retries: schedule.max_retries,
             };
-            if self.store.fire_schedule(&schedule, tick, next, &job).await? {
-                fired += 1;
+            // One schedule's failure (say its owner was deleted mid-pass) must not hold up the
+            // rest; a database that is away ends the pass.
+            match self.store.fire_schedule(&schedule, tick, next, &job).await {
+                Ok(true) => fired += 1,
+                Ok(false) => {}
+                Err(err @ StoreError::Unavailable(_)) => return Err(err.into()),
+                Err(err) => tracing::error!(schedule = %schedule.name, error = %err, "firing a schedule failed"),
             }
         }
         Ok(fired)
