@@ -194,3 +194,23 @@ async fn postgres_two_nodes_create_one_job_per_cron_tick() {
     assert_eq!(jobs, ticks, "one job per tick, never two");
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn postgres_cancel_from_another_node_stops_the_running_job() {
+    let db = TestDb::new().await;
+    db.enqueue(1, json!({"steps": 1000, "step_ms": 50})).await;
+    // A long heartbeat: the worker process must learn of the cancel from the notification.
+    let mut worker = db.worker(&[("JOBWATCH_HEARTBEAT", "5s"), ("JOBWATCH_LEASE", "30s")]);
+    db.wait_until("the job to run", "status = 'running' and progress > 0", 1, Duration::from_secs(20)).await;
+
+    let id: uuid::Uuid = sqlx::query_scalar("select id from background_jobs").fetch_one(&db.pool).await.unwrap();
+    let this_node = jobwatch::jobs::JobService::new(
+        std::sync::Arc::new(db.store.clone()),
+        std::sync::Arc::new(jobwatch::clock::SystemClock),
+    );
+    let asked = this_node.cancel(id).await.unwrap();
+    assert!(asked.cancel_requested_at.is_some(), "running elsewhere: asked to stop");
+    db.wait_until("the cancel to land", "status = 'cancelled'", 1, Duration::from_secs(4)).await;
+    assert!(terminate(&mut worker).success());
+    db.drop_db().await;
+}
