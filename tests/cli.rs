@@ -73,6 +73,21 @@ fn schedules_are_managed_from_the_command_line() {
 }
 
 #[test]
+fn impossible_worker_settings_are_refused_before_start() {
+    let dir = data_dir();
+    for (args, message) in [
+        (&["worker", "--heartbeat", "10s", "--lease", "5s"][..], "--heartbeat must be shorter than --lease"),
+        (&["worker", "--concurrency", "0"][..], "--concurrency must be at least 1"),
+        (&["worker", "--type-limit", "upload=2"][..], "expected one of"),
+    ] {
+        let out = jobwatch(&dir, args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{args:?}: {out:?}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn unsupported_database_urls_are_refused_clearly() {
     let out = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
         .args(["migrate", "up"])

@@ -98,7 +98,7 @@ impl From<JobError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", err.to_string())
                     .with_details(json!({ "action": action, "status": status }))
             }
-            JobError::MetadataNotObject | JobError::UnknownDataset | JobError::InvalidField(_) => {
+            JobError::UnknownDataset | JobError::InvalidField(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
             }
             JobError::Store(e) => e.into(),

@@ -22,8 +22,6 @@ pub enum JobError {
     NotFound,
     #[error("cannot {action} a job that is {status}")]
     Conflict { action: &'static str, status: JobStatus },
-    #[error("metadata must be a JSON object")]
-    MetadataNotObject,
     #[error("related_dataset_id does not name a dataset of yours")]
     UnknownDataset,
     #[error("{0}")]
@@ -53,6 +51,29 @@ impl CreateJob {
     }
 }
 
+/// The options a job (or a schedule's jobs) may carry, checked and defaulted: metadata must be
+/// an object (default `{}`), priority and max_retries within their ranges.
+pub fn job_options(
+    metadata: Option<Value>,
+    priority: Option<i32>,
+    max_retries: Option<i32>,
+) -> Result<(Value, i32, i32), String> {
+    let metadata = match metadata {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(object @ Value::Object(_)) => object,
+        Some(_) => return Err("metadata must be a JSON object".into()),
+    };
+    let priority = priority.unwrap_or(0);
+    if !PRIORITY_RANGE.contains(&priority) {
+        return Err(format!("priority must be within {PRIORITY_RANGE:?}"));
+    }
+    let max_retries = max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
+    if !MAX_RETRIES_RANGE.contains(&max_retries) {
+        return Err(format!("max_retries must be within {MAX_RETRIES_RANGE:?}"));
+    }
+    Ok((metadata, priority, max_retries))
+}
+
 pub const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -100..=100;
 pub const MAX_RETRIES_RANGE: std::ops::RangeInclusive<i32> = 0..=100;
 pub const DEFAULT_MAX_RETRIES: i32 = 3;
@@ -74,19 +95,8 @@ impl JobService {
 
     /// A new `pending` job owned by `owner`, progress 0.
     pub async fn create(&self, owner: &User, req: CreateJob) -> Result<Job, JobError> {
-        let metadata = match req.metadata {
-            None | Some(Value::Null) => Value::Object(Default::default()),
-            Some(object @ Value::Object(_)) => object,
-            Some(_) => return Err(JobError::MetadataNotObject),
-        };
-        let priority = req.priority.unwrap_or(0);
-        if !PRIORITY_RANGE.contains(&priority) {
-            return Err(JobError::InvalidField(format!("priority must be within {PRIORITY_RANGE:?}")));
-        }
-        let max_retries = req.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
-        if !MAX_RETRIES_RANGE.contains(&max_retries) {
-            return Err(JobError::InvalidField(format!("max_retries must be within {MAX_RETRIES_RANGE:?}")));
-        }
+        let (metadata, priority, max_retries) =
+            job_options(req.metadata, req.priority, req.max_retries).map_err(JobError::InvalidField)?;
         if let Some(dataset) = req.related_dataset_id {
             match self.store.dataset_owner(dataset).await? {
                 Some(Some(o)) if o == owner.id => {}

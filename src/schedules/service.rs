@@ -5,7 +5,7 @@ use super::{NewSchedule, Schedule};
 use crate::clock::Clock;
 use crate::jobs::JobType;
 use crate::jobs::model::NewJob;
-use crate::jobs::service::{DEFAULT_MAX_RETRIES, MAX_RETRIES_RANGE, PRIORITY_RANGE};
+use crate::jobs::service::job_options;
 use crate::storage::{Store, StoreError};
 use serde_json::Value;
 use std::sync::Arc;
@@ -70,19 +70,8 @@ impl ScheduleService {
         }
         let timezone = req.timezone.unwrap_or_else(|| "UTC".into());
         let spec = CronSpec::parse(&req.cron, &timezone).map_err(invalid)?;
-        let metadata = match req.metadata {
-            None | Some(Value::Null) => Value::Object(Default::default()),
-            Some(object @ Value::Object(_)) => object,
-            Some(_) => return Err(invalid("metadata must be a JSON object")),
-        };
-        let priority = req.priority.unwrap_or(0);
-        if !PRIORITY_RANGE.contains(&priority) {
-            return Err(invalid(format!("priority must be within {PRIORITY_RANGE:?}")));
-        }
-        let max_retries = req.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
-        if !MAX_RETRIES_RANGE.contains(&max_retries) {
-            return Err(invalid(format!("max_retries must be within {MAX_RETRIES_RANGE:?}")));
-        }
+        let (metadata, priority, max_retries) =
+            job_options(req.metadata, req.priority, req.max_retries).map_err(invalid)?;
         let now = self.clock.now();
         let new = NewSchedule {
             name: name.to_owned(),

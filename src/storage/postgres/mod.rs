@@ -82,6 +82,22 @@ fn job_from_row(row: &PgRow) -> StoreResult<Job> {
     })
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, <sqlx::Postgres as sqlx::Database>::Arguments>;
+
+/// Binds a new job's columns in the order every job insert lists them: job_type, created_by,
+/// related_dataset_id, metadata, created_at, run_at, priority, max_retries.
+fn bind_new_job<'q>(query: PgQuery<'q>, job: &'q NewJob) -> PgQuery<'q> {
+    query
+        .bind(job.job_type.as_str())
+        .bind(job.created_by)
+        .bind(job.related_dataset_id)
+        .bind(Json(&job.metadata))
+        .bind(job.created_at)
+        .bind(job.run_at)
+        .bind(job.priority)
+        .bind(job.max_retries)
+}
+
 fn user_from_row(row: &PgRow) -> StoreResult<User> {
     Ok(User {
         id: row.try_get("id")?,
@@ -212,18 +228,7 @@ impl Store for PgStore {
             job_columns!(),
             ") select ins.* from ins, (select pg_notify('jobwatch_jobs', '')) n"
         );
-        let row = sqlx::query(sql)
-            .bind(job.job_type.as_str())
-            .bind(job.created_by)
-            .bind(job.related_dataset_id)
-            .bind(Json(&job.metadata))
-            .bind(job.created_at)
-            .bind(job.run_at)
-            .bind(job.priority)
-            .bind(job.max_retries)
-            .bind(super::new_job_id())
-            .fetch_one(&self.pool)
-            .await?;
+        let row = bind_new_job(sqlx::query(sql), job).bind(super::new_job_id()).fetch_one(&self.pool).await?;
         job_from_row(&row)
     }
 

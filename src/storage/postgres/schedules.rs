@@ -103,18 +103,13 @@ impl ScheduleStore for PgStore {
         if moved == 0 {
             return Ok(false);
         }
-        sqlx::query(
-            "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
+        super::bind_new_job(
+            sqlx::query(
+                "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
              priority, max_retries, schedule_id, id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            ),
+            job,
         )
-        .bind(job.job_type.as_str())
-        .bind(job.created_by)
-        .bind(job.related_dataset_id)
-        .bind(Json(&job.metadata))
-        .bind(job.created_at)
-        .bind(job.run_at)
-        .bind(job.priority)
-        .bind(job.max_retries)
         .bind(schedule.id)
         .bind(crate::storage::new_job_id())
         .execute(&mut *tx)

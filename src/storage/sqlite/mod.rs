@@ -111,6 +111,22 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
     })
 }
 
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, <sqlx::Sqlite as sqlx::Database>::Arguments>;
+
+/// Binds a new job's columns in the order every job insert lists them after its id: job_type,
+/// created_by, related_dataset_id, metadata, created_at, run_at, priority, max_retries.
+fn bind_new_job<'q>(query: SqliteQuery<'q>, job: &'q NewJob) -> SqliteQuery<'q> {
+    query
+        .bind(job.job_type.as_str())
+        .bind(job.created_by.map(|u| u.to_string()))
+        .bind(job.related_dataset_id.map(|u| u.to_string()))
+        .bind(job.metadata.to_string())
+        .bind(time_text(job.created_at))
+        .bind(time_text(job.run_at))
+        .bind(job.priority)
+        .bind(job.max_retries)
+}
+
 fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
     let raw_id: String = row.try_get("id")?;
     Ok(User {
@@ -244,16 +260,7 @@ impl Store for SqliteStore {
              run_at, priority, max_retries) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) returning ",
             job_columns!()
         );
-        let row = sqlx::query(sql)
-            .bind(crate::storage::new_job_id().to_string())
-            .bind(job.job_type.as_str())
-            .bind(job.created_by.map(|u| u.to_string()))
-            .bind(job.related_dataset_id.map(|u| u.to_string()))
-            .bind(job.metadata.to_string())
-            .bind(time_text(job.created_at))
-            .bind(time_text(job.run_at))
-            .bind(job.priority)
-            .bind(job.max_retries)
+        let row = bind_new_job(sqlx::query(sql).bind(crate::storage::new_job_id().to_string()), job)
             .fetch_one(&self.pool)
             .await?;
         self.signal(super::Signal::NewJobs);

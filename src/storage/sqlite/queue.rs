@@ -28,19 +28,14 @@ impl Queue for SqliteStore {
     async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await?;
         for job in jobs {
-            sqlx::query(
-                "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
+            super::bind_new_job(
+                sqlx::query(
+                    "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
                  run_at, priority, max_retries) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .bind(crate::storage::new_job_id().to_string()),
+                job,
             )
-            .bind(crate::storage::new_job_id().to_string())
-            .bind(job.job_type.as_str())
-            .bind(job.created_by.map(|u| u.to_string()))
-            .bind(job.related_dataset_id.map(|u| u.to_string()))
-            .bind(job.metadata.to_string())
-            .bind(time_text(job.created_at))
-            .bind(time_text(job.run_at))
-            .bind(job.priority)
-            .bind(job.max_retries)
             .execute(&mut *tx)
             .await?;
         }

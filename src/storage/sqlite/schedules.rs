@@ -1,6 +1,6 @@
 //! Schedules on SQLite.
 
-use super::{SqliteStore, time_text};
+use super::{SqliteStore, required, time_column, time_text, uuid_column};
 use crate::jobs::model::NewJob;
 use crate::schedules::{NewSchedule, Schedule};
 use crate::storage::schedules::ScheduleStore;
@@ -14,31 +14,23 @@ use uuid::Uuid;
 const COLUMNS: &str = "id, name, cron, timezone, job_type, metadata, priority, max_retries, created_by, \
                        next_run_at, last_run_at, created_at";
 
-fn bad(id: &str, problem: impl std::fmt::Display) -> StoreError {
-    StoreError::BadRow { id: id.to_owned(), problem: problem.to_string() }
-}
-
-fn time(id: &str, text: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
-    text.map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)).map_err(|e| bad(id, e))).transpose()
-}
-
 fn schedule_from_row(row: &SqliteRow) -> StoreResult<Schedule> {
     let raw: String = row.try_get("id")?;
-    let id = Uuid::parse_str(&raw).map_err(|e| bad(&raw, e))?;
-    let created_by: Option<String> = row.try_get("created_by")?;
+    let id = required(&raw, "id", uuid_column(&raw, row, "id")?)?;
     let metadata: String = row.try_get("metadata")?;
     Ok(Schedule {
         name: row.try_get("name")?,
         cron: row.try_get("cron")?,
         timezone: row.try_get("timezone")?,
         job_type: parse_column(&id, row.try_get("job_type")?)?,
-        metadata: serde_json::from_str(&metadata).map_err(|e| bad(&raw, e))?,
+        metadata: serde_json::from_str(&metadata)
+            .map_err(|e| StoreError::BadRow { id: raw.clone(), problem: format!("metadata: {e}") })?,
         priority: row.try_get("priority")?,
         max_retries: row.try_get("max_retries")?,
-        created_by: created_by.map(|u| Uuid::parse_str(&u).map_err(|e| bad(&raw, e))).transpose()?,
-        next_run_at: time(&raw, row.try_get("next_run_at")?)?.ok_or_else(|| bad(&raw, "next_run_at is null"))?,
-        last_run_at: time(&raw, row.try_get("last_run_at")?)?,
-        created_at: time(&raw, row.try_get("created_at")?)?.ok_or_else(|| bad(&raw, "created_at is null"))?,
+        created_by: uuid_column(&raw, row, "created_by")?,
+        next_run_at: required(&raw, "next_run_at", time_column(&raw, row, "next_run_at")?)?,
+        last_run_at: time_column(&raw, row, "last_run_at")?,
+        created_at: required(&raw, "created_at", time_column(&raw, row, "created_at")?)?,
         id,
     })
 }
@@ -124,19 +116,14 @@ impl ScheduleStore for SqliteStore {
         if moved == 0 {
             return Ok(false);
         }
-        sqlx::query(
-            "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
+        super::bind_new_job(
+            sqlx::query(
+                "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
              run_at, priority, max_retries, schedule_id) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .bind(crate::storage::new_job_id().to_string()),
+            job,
         )
-        .bind(crate::storage::new_job_id().to_string())
-        .bind(job.job_type.as_str())
-        .bind(job.created_by.map(|u| u.to_string()))
-        .bind(job.related_dataset_id.map(|u| u.to_string()))
-        .bind(job.metadata.to_string())
-        .bind(time_text(job.created_at))
-        .bind(time_text(job.run_at))
-        .bind(job.priority)
-        .bind(job.max_retries)
         .bind(schedule.id.to_string())
         .execute(&mut *tx)
         .await?;
