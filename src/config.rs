@@ -118,6 +118,11 @@ pub struct ServeArgs {
     #[arg(long, env = "JOBWATCH_TOKEN_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
     pub token_ttl: Duration,
 
+    /// How long a node may answer a repeated `GET /jobs/active` from memory (0 turns it off).
+    /// Writes through this node show at once; changes made elsewhere within this time.
+    #[arg(long, env = "JOBWATCH_ACTIVE_CACHE", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub active_cache: Duration,
+
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, env = "JOBWATCH_MAX_BODY_BYTES", default_value_t = crate::http::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,

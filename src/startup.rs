@@ -5,7 +5,7 @@ use crate::auth::AuthService;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ServeArgs, WorkerArgs, WorkerCommandArgs};
 use crate::http::{self, AppState};
-use crate::jobs::JobService;
+use crate::jobs::{ActiveCache, JobService};
 use crate::schedules::ScheduleService;
 use crate::storage::Store;
 use crate::users::{UserError, UserService};
@@ -16,12 +16,19 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The services over one store and one clock.
-pub fn app_state(store: Arc<dyn Store>, clock: Arc<dyn Clock>, token_ttl: Duration) -> anyhow::Result<AppState> {
+/// The services over one store and one clock; `active_cache` as [`ActiveCache`] (zero: off).
+pub fn app_state(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    token_ttl: Duration,
+    active_cache: Duration,
+) -> anyhow::Result<AppState> {
     let ttl = chrono::Duration::from_std(token_ttl).context("token TTL out of range")?;
+    let cache =
+        Arc::new(ActiveCache::new(chrono::Duration::from_std(active_cache).context("active cache out of range")?));
     Ok(AppState {
-        jobs: JobService::new(store.clone(), clock.clone()),
-        auth: AuthService::new(store.clone(), clock.clone(), ttl),
+        jobs: JobService::new(store.clone(), clock.clone()).with_active_cache(cache.clone()),
+        auth: AuthService::new(store.clone(), clock.clone(), ttl).with_active_cache(cache),
         users: UserService::new(store.clone(), clock.clone()),
         schedules: ScheduleService::new(store.clone(), clock),
         store,
@@ -70,7 +77,7 @@ pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>) -> anyhow::Res
 
 pub async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
     migrate(store.as_ref(), args.no_migrate).await?;
-    let state = app_state(store.clone(), Arc::new(SystemClock), args.token_ttl)?;
+    let state = app_state(store.clone(), Arc::new(SystemClock), args.token_ttl, args.active_cache)?;
     if let Some((email, password)) = ensure_admin(&state.users, &args.admin_email, args.admin_password).await? {
         println!("created the first admin: email {email}, password {password}");
     }

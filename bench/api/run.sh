@@ -120,8 +120,9 @@ start_server() {  # start_server NAME PORT DATABASE_URL
     log "something already answers on 127.0.0.1:$port; stop it first"; return 1
   fi
   mkdir -p "$WORK/data-$name"
+  # The API alone, as the peer (no workers changing the seeded jobs under the load).
   DATABASE_URL=$url JOBWATCH_BIND=127.0.0.1:$port JOBWATCH_DATA_DIR=$WORK/data-$name \
-    "$BIN" serve > "$WORK/server-$name.log" 2>&1 &
+    JOBWATCH_NO_WORKERS=${JOBWATCH_NO_WORKERS:-true} "$BIN" serve > "$WORK/server-$name.log" 2>&1 &
   SERVER_PID=$!
   local t; t=$(now)
   for _ in $(seq 1 300); do   # at most 60 s

@@ -2,6 +2,7 @@
 
 use super::{password, token};
 use crate::clock::Clock;
+use crate::jobs::ActiveCache;
 use crate::storage::{Store, StoreError};
 use crate::users::User;
 use chrono::{DateTime, Duration, Utc};
@@ -36,11 +37,18 @@ pub struct AuthService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     token_ttl: Duration,
+    /// Remembers tokens for the active list; told of every logout.
+    active: Arc<ActiveCache>,
 }
 
 impl AuthService {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, token_ttl: Duration) -> Self {
-        Self { store, clock, token_ttl }
+        Self { store, clock, token_ttl, active: Arc::new(ActiveCache::disabled()) }
+    }
+
+    /// Logouts also drop the token from `cache`.
+    pub fn with_active_cache(self, cache: Arc<ActiveCache>) -> Self {
+        Self { active: cache, ..self }
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Result<Session, AuthError> {
@@ -75,6 +83,9 @@ impl AuthService {
 
     /// Revoke a token at once; later requests with it get 401.
     pub async fn logout(&self, bearer: &str) -> Result<(), AuthError> {
-        Ok(self.store.delete_token(&token::digest(bearer)).await?)
+        let digest = token::digest(bearer);
+        self.store.delete_token(&digest).await?;
+        self.active.forget_token(&digest);
+        Ok(())
     }
 }

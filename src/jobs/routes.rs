@@ -6,8 +6,10 @@ use super::state::Action;
 use crate::auth::{AuthError, BearerToken, CurrentUser, INVALID_TOKEN};
 use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -109,13 +111,15 @@ async fn act(state: &AppState, caller: &CurrentUser, id: Uuid, action: Action) -
     ),
     security(("bearer" = []))
 )]
-pub async fn active_jobs(
-    State(state): State<AppState>,
-    BearerToken(token): BearerToken,
-) -> Result<Json<Vec<JobResponse>>, ApiError> {
-    // Polled by every open browser tab: the token is checked in the same query.
-    let jobs = state.jobs.active_for_token(&token).await?.ok_or(AuthError::Unauthorized(INVALID_TOKEN))?;
-    Ok(Json(jobs.into_iter().map(Into::into).collect()))
+pub async fn active_jobs(State(state): State<AppState>, BearerToken(token): BearerToken) -> Result<Response, ApiError> {
+    // Polled by every open browser tab: the token is checked in the same query, and repeats
+    // are answered from the node's short memory of rendered lists.
+    let render = |jobs: Vec<Job>| {
+        let items: Vec<JobResponse> = jobs.into_iter().map(Into::into).collect();
+        Bytes::from(serde_json::to_vec(&items).expect("job responses serialize"))
+    };
+    let body = state.jobs.active_for_token(&token, render).await?.ok_or(AuthError::Unauthorized(INVALID_TOKEN))?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
 }
 
 /// One job (the caller's own; admins see every job).

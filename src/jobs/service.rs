@@ -2,11 +2,13 @@
 //! active list), with who-may-see-what enforced in one place.
 
 use super::JobStatus;
+use super::active_cache::ActiveCache;
 use super::model::{Job, JobType, NewJob};
 use super::state::{Action, JobChange};
 use crate::clock::Clock;
 use crate::storage::{Store, StoreError};
 use crate::users::User;
+use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use std::sync::Arc;
@@ -82,6 +84,7 @@ pub const DEFAULT_MAX_RETRIES: i32 = 3;
 pub struct JobService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    active: Arc<ActiveCache>,
 }
 
 fn can_see(viewer: &User, job: &Job) -> bool {
@@ -90,7 +93,12 @@ fn can_see(viewer: &User, job: &Job) -> bool {
 
 impl JobService {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self { store, clock, active: Arc::new(ActiveCache::disabled()) }
+    }
+
+    /// Answer repeated active-list requests from `cache` (see [`ActiveCache`]).
+    pub fn with_active_cache(self, cache: Arc<ActiveCache>) -> Self {
+        Self { active: cache, ..self }
     }
 
     /// A new `pending` job owned by `owner`, progress 0.
@@ -116,11 +124,13 @@ impl JobService {
             priority,
             max_retries,
         };
-        self.store.insert_job(&new).await.map_err(|e| match e {
+        let job = self.store.insert_job(&new).await.map_err(|e| match e {
             // The dataset was deleted between the check and the insert.
             StoreError::ForeignKey(_) => JobError::UnknownDataset,
             other => other.into(),
-        })
+        })?;
+        self.active.forget_owner(job.created_by);
+        Ok(job)
     }
 
     /// One job, if `viewer` owns it or is an admin.
@@ -139,11 +149,26 @@ impl JobService {
     }
 
     /// [`JobService::active`] for the owner of a bearer token, checking the token in the same
-    /// database round trip; `None` when the token is unknown or expired.
-    pub async fn active_for_token(&self, bearer: &str) -> Result<Option<Vec<Job>>, JobError> {
+    /// database round trip, as `render` makes it the response body; a repeat within the
+    /// [`ActiveCache`]'s time is answered from memory. `None` when the token is unknown or
+    /// expired.
+    pub async fn active_for_token(
+        &self,
+        bearer: &str,
+        render: impl FnOnce(Vec<Job>) -> Bytes,
+    ) -> Result<Option<Bytes>, JobError> {
         let now = self.clock.now();
         let digest = crate::auth::token::digest(bearer);
-        Ok(self.store.active_jobs_for_token(&digest, now, now - FINISHED_VISIBLE_FOR).await?)
+        if let Some(body) = self.active.get(&digest, now) {
+            return Ok(Some(body));
+        }
+        let Some((owner, jobs)) = self.store.active_jobs_for_token(&digest, now, now - FINISHED_VISIBLE_FOR).await?
+        else {
+            return Ok(None);
+        };
+        let body = render(jobs);
+        self.active.put(&digest, owner, body.clone(), now);
+        Ok(Some(body))
     }
 
     /// `action` on a job `viewer` may see. Cancel and retry go through [`JobService::cancel`]
@@ -166,6 +191,7 @@ impl JobService {
     /// A prepared change (e.g. fenced on a worker's attempt); `action` names it in a conflict.
     pub async fn apply_change(&self, id: Uuid, action: &'static str, change: JobChange) -> Result<Job, JobError> {
         if let Some(job) = self.store.change_job(id, &change).await? {
+            self.active.forget_owner(job.created_by);
             return Ok(job);
         }
         match self.store.find_job(id).await? {
@@ -195,6 +221,7 @@ impl JobService {
     /// `cancelled` when the handler returns.
     pub async fn cancel(&self, id: Uuid) -> Result<Job, JobError> {
         if let Some(job) = self.store.request_cancel(id, self.clock.now()).await? {
+            self.active.forget_owner(job.created_by);
             return Ok(job);
         }
         match self.store.find_job(id).await? {

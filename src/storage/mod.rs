@@ -122,17 +122,17 @@ pub trait Store: Queue + ScheduleStore + Send + Sync + 'static {
     /// The user's pending and running jobs, and those finished at or after `finished_since`,
     /// newest first.
     async fn active_jobs(&self, user_id: Uuid, finished_since: DateTime<Utc>) -> StoreResult<Vec<Job>>;
-    /// The active jobs of a bearer token's owner (as [`Store::active_jobs`]); `None` when the
-    /// token is unknown or expired. The hot path of the frontend's polling: a backend where a
-    /// round trip is costly answers it in one statement.
+    /// A bearer token's owner and their active jobs (as [`Store::active_jobs`]); `None` when
+    /// the token is unknown or expired. The hot path of the frontend's polling: a backend where
+    /// a round trip is costly answers it in one statement.
     async fn active_jobs_for_token(
         &self,
         token_hash: &[u8],
         now: DateTime<Utc>,
         finished_since: DateTime<Utc>,
-    ) -> StoreResult<Option<Vec<Job>>> {
+    ) -> StoreResult<Option<(Uuid, Vec<Job>)>> {
         match self.find_user_by_token(token_hash, now).await? {
-            Some(user) => Ok(Some(self.active_jobs(user.id, finished_since).await?)),
+            Some(user) => Ok(Some((user.id, self.active_jobs(user.id, finished_since).await?))),
             None => Ok(None),
         }
     }

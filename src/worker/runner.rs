@@ -245,8 +245,12 @@ impl Worker {
         self.hand_back(buffer.drain(..).map(|j| (j.id, j.attempt)).collect()).await;
 
         self.drain(&mut tasks).await;
+        // Completions still queued are written before anything is handed back: a job that
+        // succeeded must end completed, not back in the queue to run again.
         drop(completions);
         let _ = completer.await;
+        let left: Vec<(Uuid, i32)> = self.running().iter().map(|(id, r)| (*id, r.attempt)).collect();
+        self.hand_back(left).await;
         background.cancel();
         drop(signals);
         let _ = tokio::join!(leases, upkeep);
@@ -413,7 +417,8 @@ impl Worker {
         }
     }
 
-    /// Let running jobs finish within the grace period, then stop the rest and hand them back.
+    /// Let running jobs finish within the grace period, then stop the rest (handlers that honour
+    /// cancellation requeue their job themselves; the caller hands back what is left).
     async fn drain(&self, tasks: &mut JoinSet<()>) {
         let grace = tokio::time::sleep(self.inner.settings.shutdown_grace);
         tokio::pin!(grace);
@@ -435,9 +440,6 @@ impl Worker {
             tokio::time::timeout(Duration::from_secs(2), async { while tasks.join_next().await.is_some() {} }).await;
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
-        // Whatever no task owns any more (an aborted handler, a claim that failed part-way).
-        let left: Vec<(Uuid, i32)> = self.running().iter().map(|(id, r)| (*id, r.attempt)).collect();
-        self.hand_back(left).await;
     }
 
     /// Give claimed jobs back to the queue, due now, not counted as a failure.

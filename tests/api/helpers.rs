@@ -26,6 +26,7 @@ pub fn postgres_url() -> String {
 }
 
 /// Plain-SQL access to the test's database, as another tool would have.
+#[derive(Clone)]
 pub enum RawDb {
     Sqlite { pool: sqlx::SqlitePool, path: PathBuf },
     Postgres { pool: sqlx::PgPool, schema: String },
@@ -84,9 +85,18 @@ impl TestApp {
     async fn build(store: Arc<dyn Store>, raw: RawDb) -> TestApp {
         store.migrate_up().await.expect("migrations");
         let clock = Arc::new(ManualClock::new(start_time()));
-        let state = app_state(store.clone(), clock.clone(), TOKEN_TTL).unwrap();
+        // The active-list cache is off: tests see every change at once unless they turn it on.
+        let state = app_state(store.clone(), clock.clone(), TOKEN_TTL, std::time::Duration::ZERO).unwrap();
         let router = router(state.clone(), DEFAULT_MAX_BODY_BYTES);
         TestApp { router, state, clock, store, raw }
+    }
+
+    /// Another node's view of the same database and clock, with the active-list cache on as
+    /// `serve` runs by default. Only the original is cleaned up.
+    pub fn node_with_active_cache(&self, ttl: std::time::Duration) -> TestApp {
+        let state = app_state(self.store.clone(), self.clock.clone(), TOKEN_TTL, ttl).unwrap();
+        let router = router(state.clone(), DEFAULT_MAX_BODY_BYTES);
+        TestApp { router, state, clock: self.clock.clone(), store: self.store.clone(), raw: self.raw.clone() }
     }
 
     pub async fn cleanup(self) {

@@ -104,4 +104,44 @@ contract_tests! {
         app.sql("insert into background_jobs (job_type, status) values ('import', 'running')").await.unwrap();
         assert!(app.active_ids(&user).await.is_empty());
     }
+
+    async fn a_node_answers_repeats_from_memory_but_never_hides_its_own_writes(app) {
+        let ttl = std::time::Duration::from_secs(1);
+        let node = app.node_with_active_cache(ttl);
+        let user = node.new_user("u@example.com").await;
+        let job = node.create_job(&user, "import").await;
+        assert_eq!(node.active_ids(&user).await, vec![job["id"].as_str().unwrap()], "a create shows at once");
+
+        // Another node (plain SQL here) changes the job: seen within the cache's time.
+        app.sql(&format!("update background_jobs set progress = 40 where id = '{}'", job["id"].as_str().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(node.get("/api/v2/jobs/active", &user).await.body[0]["progress"], 0, "remembered");
+        // Each entry lives between half the cache time and all of it (spread so they expire apart).
+        app.clock.advance(Duration::milliseconds(499));
+        assert_eq!(node.get("/api/v2/jobs/active", &user).await.body[0]["progress"], 0, "still remembered");
+        app.clock.advance(Duration::milliseconds(501));
+        assert_eq!(node.get("/api/v2/jobs/active", &user).await.body[0]["progress"], 40, "read again");
+
+        // A write through this node shows at once.
+        assert_eq!(node.act(&user, &job["id"], "cancel", json!({})).await.status, 200);
+        assert_eq!(node.get("/api/v2/jobs/active", &user).await.body[0]["status"], "cancelled");
+    }
+
+    async fn a_revoked_token_is_refused_at_once_here_and_within_the_cache_time_elsewhere(app) {
+        let ttl = std::time::Duration::from_secs(1);
+        let node = app.node_with_active_cache(ttl);
+        let user = node.new_user("u@example.com").await;
+        assert_eq!(node.get("/api/v2/jobs/active", &user).await.status, 200);
+        let logout = node.request(axum::http::Method::POST, "/api/v2/auth/logout", Some(&user.token), None).await;
+        assert_eq!(logout.status, 204);
+        assert_eq!(node.get("/api/v2/jobs/active", &user).await.status, 401, "logout on this node");
+
+        let other = node.new_user("o@example.com").await;
+        assert_eq!(node.get("/api/v2/jobs/active", &other).await.status, 200);
+        app.sql("delete from auth_tokens").await.unwrap(); // revoked by another node
+        assert_eq!(node.get("/api/v2/jobs/active", &other).await.status, 200, "within the cache time");
+        app.clock.advance(Duration::seconds(1));
+        assert_eq!(node.get("/api/v2/jobs/active", &other).await.status, 401);
+    }
 }

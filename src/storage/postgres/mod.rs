@@ -261,11 +261,11 @@ impl Store for PgStore {
         token_hash: &[u8],
         now: DateTime<Utc>,
         finished_since: DateTime<Utc>,
-    ) -> StoreResult<Option<Vec<Job>>> {
+    ) -> StoreResult<Option<(Uuid, Vec<Job>)>> {
         // Token check and both index range scans in one round trip. No row: bad token;
         // one row of nulls: a valid token whose owner has no active jobs.
         let sql = concat!(
-            "select j.* from auth_tokens t left join lateral ( \
+            "select t.user_id as token_owner, j.* from auth_tokens t left join lateral ( \
                select ",
             job_columns!(),
             " from background_jobs \
@@ -281,16 +281,15 @@ impl Store for PgStore {
              order by j.created_at desc"
         );
         let rows = sqlx::query(sql).bind(token_hash).bind(now).bind(finished_since).fetch_all(&self.pool).await?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
+        let Some(first) = rows.first() else { return Ok(None) };
+        let owner: Uuid = first.try_get("token_owner")?;
         let mut jobs = Vec::with_capacity(rows.len());
         for row in &rows {
             if row.try_get::<Option<Uuid>, _>("id")?.is_some() {
                 jobs.push(job_from_row(row)?);
             }
         }
-        Ok(Some(jobs))
+        Ok(Some((owner, jobs)))
     }
 
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>> {

@@ -1,0 +1,158 @@
+//! A short memory of `GET /jobs/active` answers, kept as the rendered response body. Every open
+//! browser tab polls that endpoint, so a node answers a repeat within `ttl` from memory instead
+//! of asking the database again.
+//!
+//! What a caller may see, and why it is safe:
+//! - Writes made through this node's API (create, cancel, retry, start, progress, ...) drop
+//!   the owner's entry, so a user sees their own changes at once.
+//! - Changes made elsewhere (workers, other nodes, plain SQL) show within `ttl` — the same
+//!   order as the heartbeat that carries a running job's progress.
+//! - A logout on this node drops the token at once; a token revoked or expired elsewhere is
+//!   refused within `ttl`.
+
+use axum::body::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use uuid::Uuid;
+
+/// Entries kept before stale ones are swept (a few MB at about 20 jobs each).
+const CAPACITY: usize = 10_000;
+
+pub struct ActiveCache {
+    ttl: Duration,
+    maps: Mutex<Maps>,
+}
+
+#[derive(Default)]
+struct Maps {
+    /// Token digest → its owner, and the span it may be trusted.
+    tokens: HashMap<Vec<u8>, (Uuid, Fresh)>,
+    /// Owner → rendered active list, and the span it may be served.
+    lists: HashMap<Uuid, (Bytes, Fresh)>,
+}
+
+/// From when an entry was read until it expires.
+#[derive(Clone, Copy)]
+struct Fresh {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+}
+
+impl Fresh {
+    /// A clock that went backwards never makes an entry fresh.
+    fn at(self, now: DateTime<Utc>) -> bool {
+        self.from <= now && now < self.until
+    }
+}
+
+impl ActiveCache {
+    /// `ttl` zero keeps nothing: every request reads the database.
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, maps: Mutex::new(Maps::default()) }
+    }
+
+    pub fn disabled() -> Self {
+        Self::new(Duration::zero())
+    }
+
+    fn maps(&self) -> std::sync::MutexGuard<'_, Maps> {
+        self.maps.lock().expect("active cache lock")
+    }
+
+    /// The remembered answer for this token, if both the token and its owner's list are fresh.
+    pub fn get(&self, token_digest: &[u8], now: DateTime<Utc>) -> Option<Bytes> {
+        if self.ttl <= Duration::zero() {
+            return None;
+        }
+        let maps = self.maps();
+        let (owner, _) = maps.tokens.get(token_digest).filter(|(_, fresh)| fresh.at(now))?;
+        let (jobs, _) = maps.lists.get(owner).filter(|(_, fresh)| fresh.at(now))?;
+        Some(jobs.clone())
+    }
+
+    /// Remember an answer read from the database at `now`, for between half the ttl and all
+    /// of it: entries filled together (every poller after a restart) must not all expire
+    /// together, or their reads come back as one burst.
+    pub fn put(&self, token_digest: &[u8], owner: Uuid, jobs: Bytes, now: DateTime<Utc>) {
+        if self.ttl <= Duration::zero() {
+            return;
+        }
+        let keep = self.ttl - self.ttl * rand::random_range(0..=500) / 1000;
+        self.put_for(token_digest, owner, jobs, Fresh { from: now, until: now + keep });
+    }
+
+    fn put_for(&self, token_digest: &[u8], owner: Uuid, jobs: Bytes, fresh: Fresh) {
+        let now = fresh.from;
+        let mut maps = self.maps();
+        if maps.tokens.len() >= CAPACITY || maps.lists.len() >= CAPACITY {
+            maps.tokens.retain(|_, (_, f)| f.at(now));
+            maps.lists.retain(|_, (_, f)| f.at(now));
+            // All fresh: more pollers than room. Start over rather than grow without bound.
+            if maps.tokens.len() >= CAPACITY || maps.lists.len() >= CAPACITY {
+                *maps = Maps::default();
+            }
+        }
+        maps.tokens.insert(token_digest.to_vec(), (owner, fresh));
+        maps.lists.insert(owner, (jobs, fresh));
+    }
+
+    /// The owner's jobs changed: the next request reads them again.
+    pub fn forget_owner(&self, owner: Option<Uuid>) {
+        if let Some(owner) = owner {
+            self.maps().lists.remove(&owner);
+        }
+    }
+
+    /// The token was revoked.
+    pub fn forget_token(&self, token_digest: &[u8]) {
+        self.maps().tokens.remove(token_digest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::milliseconds(ms)
+    }
+
+    #[test]
+    fn answers_within_ttl_only() {
+        let cache = ActiveCache::new(Duration::seconds(1));
+        let owner = Uuid::new_v4();
+        cache.put(b"t", owner, Bytes::new(), at(0));
+        assert!(cache.get(b"t", at(499)).is_some(), "kept at least half the ttl");
+        assert!(cache.get(b"t", at(1000)).is_none(), "stale at ttl");
+        assert!(cache.get(b"other", at(1)).is_none());
+        // A clock that went backwards never makes an entry fresh.
+        assert!(cache.get(b"t", at(-1)).is_none());
+    }
+
+    #[test]
+    fn forgetting_the_owner_or_the_token_forces_a_read() {
+        let cache = ActiveCache::new(Duration::seconds(1));
+        let owner = Uuid::new_v4();
+        cache.put(b"t", owner, Bytes::new(), at(0));
+        cache.forget_owner(Some(owner));
+        assert!(cache.get(b"t", at(1)).is_none());
+        cache.put(b"t", owner, Bytes::new(), at(0));
+        cache.forget_token(b"t");
+        assert!(cache.get(b"t", at(1)).is_none());
+    }
+
+    #[test]
+    fn disabled_keeps_nothing_and_size_is_bounded() {
+        let off = ActiveCache::disabled();
+        off.put(b"t", Uuid::new_v4(), Bytes::new(), at(0));
+        assert!(off.get(b"t", at(0)).is_none());
+
+        let cache = ActiveCache::new(Duration::seconds(1));
+        for i in 0..(CAPACITY as u32 + 5) {
+            cache.put(&i.to_be_bytes(), Uuid::new_v4(), Bytes::new(), at(0));
+        }
+        let maps = cache.maps();
+        assert!(maps.tokens.len() <= CAPACITY && maps.lists.len() <= CAPACITY);
+    }
+}
