@@ -14,6 +14,9 @@ use uuid::Uuid;
 /// Due schedules handled per pass.
 const BATCH: u32 = 100;
 
+/// How long a schedule whose cron or time zone cannot be read waits before it is read again.
+const UNREADABLE_RETRY: chrono::Duration = chrono::Duration::hours(1);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
     #[error("{0}")]
@@ -105,15 +108,19 @@ impl ScheduleService {
         let now = self.clock.now();
         let mut fired = 0;
         for schedule in self.store.due_schedules(now, BATCH).await? {
-            let spec = match CronSpec::parse(&schedule.cron, &schedule.timezone) {
-                Ok(spec) => spec,
+            let tick = schedule.next_run_at;
+            let next = CronSpec::parse(&schedule.cron, &schedule.timezone)
+                .and_then(|spec| spec.next_after(now.max(tick)).map_err(|e| e.to_string()));
+            let next = match next {
+                Ok(next) => next,
+                // Written by hand, past the API's checks. Left due, it would be read again on
+                // every pass and, a batch of them, keep the good schedules from firing.
                 Err(err) => {
-                    tracing::error!(schedule = %schedule.name, error = %err, "schedule cannot be read; skipped");
+                    tracing::error!(schedule = %schedule.name, error = %err, "schedule cannot be read; postponed an hour");
+                    self.store.postpone_schedule(schedule.id, tick, now + UNREADABLE_RETRY).await?;
                     continue;
                 }
             };
-            let tick = schedule.next_run_at;
-            let Ok(next) = spec.next_after(now.max(tick)) else { continue };
             let job = NewJob {
                 job_type: schedule.job_type,
                 created_by: schedule.created_by,

@@ -5,6 +5,7 @@ use crate::jobs::model::NewJob;
 use crate::schedules::{NewSchedule, Schedule};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 #[async_trait]
 pub trait ScheduleStore: Send + Sync {
@@ -23,4 +24,6 @@ pub trait ScheduleStore: Send + Sync {
         next: DateTime<Utc>,
         job: &NewJob,
     ) -> StoreResult<bool>;
+    /// Move the schedule from `tick` to `to` without firing — only if it is still at `tick`.
+    async fn postpone_schedule(&self, id: Uuid, tick: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<bool>;
 }

@@ -59,11 +59,16 @@ pub(super) struct Inner {
     cursor_epoch: AtomicU64,
 }
 
-/// Rounds of `concurrency` jobs that may wait while jobs are short.
-const PREFETCH_ROUNDS: usize = 1;
-
 /// Jobs shorter than this on average are prefetched.
 const SHORT_JOB: Duration = Duration::from_millis(20);
+
+/// While jobs are short, about this much work (by their average run time) may wait in the
+/// buffer: enough that each claim brings back a batch worth its round trip, too little to keep
+/// another node idle for long.
+const PREFETCH_WORK: Duration = Duration::from_millis(50);
+
+/// Most jobs waiting in the buffer.
+const MAX_PREFETCH: usize = 1_000;
 
 /// `host/pid/random`: unique per process, readable in `locked_by`.
 fn worker_id() -> String {
@@ -104,15 +109,16 @@ impl Worker {
         self.inner.running.lock().expect("running-jobs lock")
     }
 
-    /// How many claimed jobs may wait for a slot: a round while jobs are short, so the next
-    /// claim overlaps the running jobs; none while jobs are long, so no job waits here while
-    /// another node is idle.
+    /// How many claimed jobs may wait for a slot: [`PREFETCH_WORK`] worth while jobs are short
+    /// (at least a round of `concurrency`), so the next claim overlaps the running jobs; none
+    /// while jobs are long, so no job waits here while another node is idle.
     fn prefetch(&self) -> usize {
-        if self.inner.recent_job_micros.load(Ordering::Relaxed) < SHORT_JOB.as_micros() as u64 {
-            self.inner.settings.concurrency * PREFETCH_ROUNDS
-        } else {
-            0
+        let average = self.inner.recent_job_micros.load(Ordering::Relaxed).max(1);
+        if average >= SHORT_JOB.as_micros() as u64 {
+            return 0;
         }
+        let rounds = (PREFETCH_WORK.as_micros() as u64 / average).max(1) as usize;
+        self.inner.settings.concurrency.saturating_mul(rounds).min(MAX_PREFETCH.max(self.inner.settings.concurrency))
     }
 
     /// Jobs this worker could take now (running and waiting ones count).

@@ -70,4 +70,23 @@ contract_tests! {
         let next: chrono::DateTime<chrono::Utc> = schedule["next_run_at"].as_str().unwrap().parse().unwrap();
         assert!(next > app.clock_now());
     }
+
+    // A cron written by hand, past the API's checks, must not stay due and crowd out the rest.
+    async fn an_unreadable_schedule_is_postponed_and_the_others_still_fire(app) {
+        let admin = app.new_admin("root@example.com").await;
+        for name in ["good", "broken"] {
+            let res = app.post("/api/v2/schedules", &admin, json!({"name": name, "cron": "* * * * * *",
+                "job_type": "processing"})).await;
+            assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        }
+        app.sql("update job_schedules set cron = 'not a cron' where name = 'broken'").await.unwrap();
+        app.clock.advance(Duration::seconds(1));
+        assert_eq!(app.state.schedules.fire_due().await.unwrap(), 1, "the good one fired");
+
+        let list = app.get("/api/v2/schedules", &admin).await.body;
+        let broken = list.as_array().unwrap().iter().find(|s| s["name"] == "broken").unwrap();
+        let next: chrono::DateTime<chrono::Utc> = broken["next_run_at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(next, app.clock_now() + Duration::hours(1), "read again in an hour");
+        assert_eq!(app.state.schedules.fire_due().await.unwrap(), 0, "nothing due any more");
+    }
 }

@@ -83,6 +83,17 @@ impl ScheduleStore for PgStore {
         rows.iter().map(schedule_from_row).collect()
     }
 
+    async fn postpone_schedule(&self, id: Uuid, tick: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<bool> {
+        let moved = sqlx::query("update job_schedules set next_run_at = $3 where id = $1 and next_run_at = $2")
+            .bind(id)
+            .bind(tick)
+            .bind(to)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(moved > 0)
+    }
+
     async fn fire_schedule(
         &self,
         schedule: &Schedule,
