@@ -271,4 +271,34 @@ contract_tests! {
         assert_eq!(pruned, 2);
         assert_eq!(app.get("/api/v2/jobs/active", &user).await.body.as_array().unwrap().len(), 1, "pending kept");
     }
+
+    // Lease renewal and batched completion both lock many of a worker's rows at once. Taken in
+    // different orders they deadlocked, each time stalling both for deadlock_timeout (1 s).
+    async fn renewals_and_completions_of_the_same_jobs_never_deadlock(app) {
+        let now = app.clock_now();
+        let new = |i: usize| jobwatch::jobs::model::NewJob {
+            job_type: JobType::Processing, created_by: None, related_dataset_id: None,
+            metadata: json!({"n": i}), created_at: now, run_at: now, priority: 0, max_retries: 3,
+        };
+        for round in 0..20 {
+            let jobs: Vec<_> = (0..200).map(new).collect();
+            app.store.insert_jobs(&jobs).await.unwrap();
+            let lease = now + Duration::seconds(30);
+            let claimed = app.store
+                .claim_jobs("w", &[JobType::Processing], 200, jobwatch::storage::ClaimKey::start(), now, lease)
+                .await.unwrap();
+            assert_eq!(claimed.len(), 200);
+            let beats: Vec<_> = claimed.iter()
+                .map(|j| jobwatch::storage::Beat { id: j.id, attempt: j.attempt, progress: Some(50) })
+                .collect();
+            let mut done: Vec<_> = claimed.iter().map(|j| (j.id, j.attempt)).collect();
+            done.reverse();
+            let (renewed, completed) = tokio::join!(
+                app.store.renew_leases("w", &beats, lease),
+                app.store.complete_jobs(&done, now),
+            );
+            renewed.unwrap_or_else(|e| panic!("round {round}: renewal failed: {e}"));
+            assert_eq!(completed.unwrap_or_else(|e| panic!("round {round}: completion failed: {e}")), 200);
+        }
+    }
 }

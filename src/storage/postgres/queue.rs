@@ -105,11 +105,17 @@ impl Queue for PgStore {
     async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
         let ids: Vec<Uuid> = done.iter().map(|d| d.0).collect();
         let attempts: Vec<i32> = done.iter().map(|d| d.1).collect();
+        // Rows are locked in id order, as lease renewal locks them: two batches over the same
+        // rows taking them in different orders would deadlock (and wait out deadlock_timeout).
         Ok(sqlx::query(
-            "update background_jobs j set status = 'completed', progress = 100, completed_at = $1, \
+            "with done as ( \
+               select j.id from background_jobs j \
+               join unnest($2::uuid[], $3::int[]) as d(id, attempt) on j.id = d.id and j.attempt = d.attempt \
+               where j.id = any($2) and j.status = 'running' \
+               order by j.id for update of j) \
+             update background_jobs j set status = 'completed', progress = 100, completed_at = $1, \
                lease_expires_at = null, locked_by = null, cancel_requested_at = null \
-             from unnest($2::uuid[], $3::int[]) as d(id, attempt) \
-             where j.id = any($2) and j.id = d.id and j.attempt = d.attempt and j.status = 'running'",
+             from done where j.id = done.id",
         )
         .bind(now)
         .bind(&ids)
@@ -126,12 +132,17 @@ impl Queue for PgStore {
         let ids: Vec<Uuid> = beats.iter().map(|b| b.id).collect();
         let attempts: Vec<i32> = beats.iter().map(|b| b.attempt).collect();
         let progress: Vec<Option<i32>> = beats.iter().map(|b| b.progress).collect();
+        // Locked in id order, as completions lock them (see `complete_jobs`).
         let rows = sqlx::query(
-            "update background_jobs j set lease_expires_at = $2, \
-               progress = greatest(j.progress, coalesce(b.progress, j.progress)) \
-             from unnest($3::uuid[], $4::int[], $5::int[]) as b(id, attempt, progress) \
-             where j.id = any($3) and j.id = b.id and j.attempt = b.attempt and j.status = 'running' \
-               and j.locked_by = $1 \
+            "with held as ( \
+               select j.id, b.progress from background_jobs j \
+               join unnest($3::uuid[], $4::int[], $5::int[]) as b(id, attempt, progress) \
+                 on j.id = b.id and j.attempt = b.attempt \
+               where j.id = any($3) and j.status = 'running' and j.locked_by = $1 \
+               order by j.id for update of j) \
+             update background_jobs j set lease_expires_at = $2, \
+               progress = greatest(j.progress, coalesce(held.progress, j.progress)) \
+             from held where j.id = held.id \
              returning j.id, j.cancel_requested_at is not null as cancel_requested",
         )
         .bind(worker)
