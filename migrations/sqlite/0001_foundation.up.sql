@@ -59,14 +59,17 @@ create table background_jobs (
     metadata           text not null default '{}' check (json_valid(metadata))
 );
 
--- Same indexes, same reasons, as the PostgreSQL schema.
+-- Same indexes, same reasons, as the PostgreSQL schema (SQLite, too, uses a partial index
+-- with `x is not null` for a query comparing x).
 create index background_jobs_active_idx
     on background_jobs (created_by, created_at desc)
-    where status in ('pending', 'running');
+    where status in ('pending', 'running') and created_by is not null;
 create index background_jobs_finished_idx
     on background_jobs (created_by, completed_at desc)
-    where completed_at is not null;
-create index background_jobs_created_by_idx on background_jobs (created_by, created_at desc);
+    where completed_at is not null and created_by is not null;
+create index background_jobs_created_by_idx
+    on background_jobs (created_by, created_at desc)
+    where created_by is not null;
 create index background_jobs_related_dataset_idx
     on background_jobs (related_dataset_id)
     where related_dataset_id is not null;
