@@ -114,9 +114,9 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 async fn postgres_two_worker_processes_share_2000_jobs_each_run_once() {
     let db = TestDb::new().await;
     db.enqueue(2000, json!({"steps": 1, "step_ms": 2})).await;
-    // A long lease: under a loaded CI machine a one-second lease can lapse between heartbeats,
-    // and the rescue (correctly) reruns the job — not what this test is about.
-    let settings = [("JOBWATCH_CONCURRENCY", "10"), ("JOBWATCH_LEASE", "30s")];
+    // Five seconds: a one-second lease can lapse on a loaded CI machine and the rescue then
+    // (correctly) reruns a job, which is not what this test is about; a stall of seconds is.
+    let settings = [("JOBWATCH_CONCURRENCY", "10"), ("JOBWATCH_LEASE", "5s")];
     let mut a = db.worker(&settings);
     let mut b = db.worker(&settings);
 

@@ -9,6 +9,8 @@
 //!   order as the heartbeat that carries a running job's progress.
 //! - A logout on this node drops the token at once; a token revoked or expired elsewhere is
 //!   refused within `ttl`.
+//! - A read that overlaps a write on this node is not remembered: every write moves the
+//!   [`Generation`], and an answer read under an older one may be stale.
 
 use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
@@ -30,7 +32,15 @@ struct Maps {
     tokens: HashMap<Vec<u8>, (Uuid, Fresh)>,
     /// Owner → rendered active list, and the span it may be served.
     lists: HashMap<Uuid, (Bytes, Fresh)>,
+    /// Moves on every forget.
+    generation: u64,
+    /// When stale entries were last swept out.
+    swept: Option<DateTime<Utc>>,
 }
+
+/// Taken before a database read, handed back with its answer: see [`ActiveCache::put`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation(u64);
 
 /// From when an entry was read until it expires.
 #[derive(Clone, Copy)]
@@ -71,42 +81,60 @@ impl ActiveCache {
         Some(jobs.clone())
     }
 
-    /// Remember an answer read from the database at `now`, for between half the ttl and all
-    /// of it: entries filled together (every poller after a restart) must not all expire
+    /// Take this before reading the database for [`ActiveCache::put`].
+    pub fn generation(&self) -> Generation {
+        Generation(self.maps().generation)
+    }
+
+    /// Remember an answer read from the database at `now` — unless this node wrote or revoked
+    /// anything since `read_under` was taken. It is kept for between half the ttl and all of
+    /// it: entries filled together (every poller after a restart) must not all expire
     /// together, or their reads come back as one burst.
-    pub fn put(&self, token_digest: &[u8], owner: Uuid, jobs: Bytes, now: DateTime<Utc>) {
+    pub fn put(&self, token_digest: &[u8], owner: Uuid, jobs: Bytes, now: DateTime<Utc>, read_under: Generation) {
         if self.ttl <= Duration::zero() {
             return;
         }
         let keep = self.ttl - self.ttl * rand::random_range(0..=500) / 1000;
-        self.put_for(token_digest, owner, jobs, Fresh { from: now, until: now + keep });
-    }
-
-    fn put_for(&self, token_digest: &[u8], owner: Uuid, jobs: Bytes, fresh: Fresh) {
-        let now = fresh.from;
+        let fresh = Fresh { from: now, until: now + keep };
         let mut maps = self.maps();
+        if maps.generation != read_under.0 {
+            return;
+        }
         if maps.tokens.len() >= CAPACITY || maps.lists.len() >= CAPACITY {
-            maps.tokens.retain(|_, (_, f)| f.at(now));
-            maps.lists.retain(|_, (_, f)| f.at(now));
-            // All fresh: more pollers than room. Start over rather than grow without bound.
-            if maps.tokens.len() >= CAPACITY || maps.lists.len() >= CAPACITY {
-                *maps = Maps::default();
-            }
+            self.make_room(&mut maps, now);
         }
         maps.tokens.insert(token_digest.to_vec(), (owner, fresh));
         maps.lists.insert(owner, (jobs, fresh));
     }
 
+    /// Sweep out stale entries, at most twice per ttl; full again before that means more
+    /// pollers than room: start over rather than grow without bound or sweep on every put.
+    fn make_room(&self, maps: &mut Maps, now: DateTime<Utc>) {
+        let swept_lately = maps.swept.is_some_and(|at| at <= now && now - at < self.ttl / 2);
+        if swept_lately {
+            maps.tokens.clear();
+            maps.lists.clear();
+        } else {
+            maps.tokens.retain(|_, (_, f)| f.at(now));
+            maps.lists.retain(|_, (_, f)| f.at(now));
+        }
+        maps.swept = Some(now);
+    }
+
     /// The owner's jobs changed: the next request reads them again.
     pub fn forget_owner(&self, owner: Option<Uuid>) {
         if let Some(owner) = owner {
-            self.maps().lists.remove(&owner);
+            let mut maps = self.maps();
+            maps.generation += 1;
+            maps.lists.remove(&owner);
         }
     }
 
     /// The token was revoked.
     pub fn forget_token(&self, token_digest: &[u8]) {
-        self.maps().tokens.remove(token_digest);
+        let mut maps = self.maps();
+        maps.generation += 1;
+        maps.tokens.remove(token_digest);
     }
 }
 
@@ -122,7 +150,7 @@ mod tests {
     fn answers_within_ttl_only() {
         let cache = ActiveCache::new(Duration::seconds(1));
         let owner = Uuid::new_v4();
-        cache.put(b"t", owner, Bytes::new(), at(0));
+        cache.put(b"t", owner, Bytes::new(), at(0), cache.generation());
         assert!(cache.get(b"t", at(499)).is_some(), "kept at least half the ttl");
         assert!(cache.get(b"t", at(1000)).is_none(), "stale at ttl");
         assert!(cache.get(b"other", at(1)).is_none());
@@ -134,10 +162,10 @@ mod tests {
     fn forgetting_the_owner_or_the_token_forces_a_read() {
         let cache = ActiveCache::new(Duration::seconds(1));
         let owner = Uuid::new_v4();
-        cache.put(b"t", owner, Bytes::new(), at(0));
+        cache.put(b"t", owner, Bytes::new(), at(0), cache.generation());
         cache.forget_owner(Some(owner));
         assert!(cache.get(b"t", at(1)).is_none());
-        cache.put(b"t", owner, Bytes::new(), at(0));
+        cache.put(b"t", owner, Bytes::new(), at(0), cache.generation());
         cache.forget_token(b"t");
         assert!(cache.get(b"t", at(1)).is_none());
     }
@@ -145,14 +173,29 @@ mod tests {
     #[test]
     fn disabled_keeps_nothing_and_size_is_bounded() {
         let off = ActiveCache::disabled();
-        off.put(b"t", Uuid::new_v4(), Bytes::new(), at(0));
+        off.put(b"t", Uuid::new_v4(), Bytes::new(), at(0), off.generation());
         assert!(off.get(b"t", at(0)).is_none());
 
         let cache = ActiveCache::new(Duration::seconds(1));
         for i in 0..(CAPACITY as u32 + 5) {
-            cache.put(&i.to_be_bytes(), Uuid::new_v4(), Bytes::new(), at(0));
+            cache.put(&i.to_be_bytes(), Uuid::new_v4(), Bytes::new(), at(0), cache.generation());
         }
         let maps = cache.maps();
         assert!(maps.tokens.len() <= CAPACITY && maps.lists.len() <= CAPACITY);
+    }
+
+    #[test]
+    fn a_read_that_overlaps_a_write_is_not_remembered() {
+        let cache = ActiveCache::new(Duration::seconds(1));
+        let owner = Uuid::new_v4();
+        let before_read = cache.generation();
+        cache.forget_owner(Some(owner)); // a create lands while the read runs
+        cache.put(b"t", owner, Bytes::new(), at(0), before_read);
+        assert!(cache.get(b"t", at(1)).is_none(), "the read may predate the write");
+
+        let before_read = cache.generation();
+        cache.forget_token(b"t"); // a logout lands while the read runs
+        cache.put(b"t", owner, Bytes::new(), at(0), before_read);
+        assert!(cache.get(b"t", at(1)).is_none(), "the token may be revoked");
     }
 }

@@ -162,12 +162,13 @@ impl JobService {
         if let Some(body) = self.active.get(&digest, now) {
             return Ok(Some(body));
         }
+        let read_under = self.active.generation();
         let Some((owner, jobs)) = self.store.active_jobs_for_token(&digest, now, now - FINISHED_VISIBLE_FOR).await?
         else {
             return Ok(None);
         };
         let body = render(jobs);
-        self.active.put(&digest, owner, body.clone(), now);
+        self.active.put(&digest, owner, body.clone(), now, read_under);
         Ok(Some(body))
     }
 

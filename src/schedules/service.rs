@@ -117,7 +117,11 @@ impl ScheduleService {
                 // every pass and, a batch of them, keep the good schedules from firing.
                 Err(err) => {
                     tracing::error!(schedule = %schedule.name, error = %err, "schedule cannot be read; postponed an hour");
-                    self.store.postpone_schedule(schedule.id, tick, now + UNREADABLE_RETRY).await?;
+                    match self.store.postpone_schedule(schedule.id, tick, now + UNREADABLE_RETRY).await {
+                        Ok(_) => {}
+                        Err(err @ StoreError::Unavailable(_)) => return Err(err.into()),
+                        Err(err) => tracing::error!(schedule = %schedule.name, error = %err, "postponing failed"),
+                    }
                     continue;
                 }
             };

@@ -27,6 +27,8 @@ pub(super) struct RunningJob {
     pub sent_progress: i32,
     cancel: CancellationToken,
     stop: Arc<OnceLock<StopReason>>,
+    /// When its handler started; unset while it waits in the buffer.
+    started: Arc<OnceLock<std::time::Instant>>,
 }
 
 impl RunningJob {
@@ -70,6 +72,10 @@ const PREFETCH_WORK: Duration = Duration::from_millis(50);
 /// Most jobs waiting in the buffer.
 const MAX_PREFETCH: usize = 1_000;
 
+/// A job running this long shows that not all jobs are short, whatever the average says:
+/// the buffer is given back, so no job waits behind it while another node is idle.
+const LONG_RUN: Duration = Duration::from_millis(250);
+
 /// `host/pid/random`: unique per process, readable in `locked_by`.
 fn worker_id() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
@@ -111,14 +117,19 @@ impl Worker {
 
     /// How many claimed jobs may wait for a slot: [`PREFETCH_WORK`] worth while jobs are short
     /// (at least a round of `concurrency`), so the next claim overlaps the running jobs; none
-    /// while jobs are long, so no job waits here while another node is idle.
+    /// while jobs are long or one has run for [`LONG_RUN`], so no job waits here while another
+    /// node is idle.
     fn prefetch(&self) -> usize {
         let average = self.inner.recent_job_micros.load(Ordering::Relaxed).max(1);
-        if average >= SHORT_JOB.as_micros() as u64 {
+        if average >= SHORT_JOB.as_micros() as u64 || self.a_job_runs_long() {
             return 0;
         }
         let rounds = (PREFETCH_WORK.as_micros() as u64 / average).max(1) as usize;
         self.inner.settings.concurrency.saturating_mul(rounds).min(MAX_PREFETCH.max(self.inner.settings.concurrency))
+    }
+
+    fn a_job_runs_long(&self) -> bool {
+        self.running().values().any(|r| r.started.get().is_some_and(|at| at.elapsed() >= LONG_RUN))
     }
 
     /// Jobs this worker could take now (running and waiting ones count).
@@ -187,6 +198,8 @@ impl Worker {
         let mut tasks = JoinSet::new();
         // Claimed jobs not started yet; see `prefetch`.
         let mut buffer: VecDeque<Job> = VecDeque::new();
+        // Buffers being given back (see below).
+        let mut returns = JoinSet::new();
         let mut claiming: Option<AbortOnDropHandle<Result<Vec<Job>, StoreError>>> = None;
         let mut look = true;
         // An interval, not a fresh sleep per pass: a busy worker must still poll (and restart
@@ -198,6 +211,14 @@ impl Worker {
                 let Some(job) = buffer.pop_front() else { break };
                 tasks.spawn(self.clone().execute(job, completions.clone()));
             }
+            // Every slot taken and jobs turned long: what waits here goes back to the queue,
+            // for an idle node (or this one, once a slot is free).
+            if !buffer.is_empty() && self.prefetch() == 0 {
+                let waiting: Vec<(Uuid, i32)> = buffer.drain(..).map(|j| (j.id, j.attempt)).collect();
+                let worker = self.clone();
+                returns.spawn(async move { worker.hand_back(waiting).await });
+            }
+            while returns.try_join_next().is_some() {}
             // One claim in flight at a time, running while the jobs do, and only for a worthwhile
             // batch: many one-job claims cost more than they bring.
             if look && claiming.is_none() && self.room() >= self.min_claim() {
@@ -239,8 +260,11 @@ impl Worker {
                     look = true;
                     self.restart_claims();
                 }
+                // Jobs wait in the buffer: look again when a running job may have turned long.
+                () = tokio::time::sleep(LONG_RUN), if !buffer.is_empty() => {}
             }
         }
+        while returns.join_next().await.is_some() {}
         // A claim in flight may already hold jobs: let it land, then give back what never started.
         if let Some(Ok(Ok(jobs))) = match claiming {
             Some(c) => Some(c.await),
@@ -267,13 +291,14 @@ impl Worker {
     /// Claim as many due jobs as there is room for, within the per-type limits.
     async fn claim(&self) -> Result<Vec<Job>, StoreError> {
         let s = &self.inner.settings;
+        let prefetch = self.prefetch();
         let (mut free, mut per_type) = {
             let running = self.running();
             let mut per_type: HashMap<JobType, usize> = HashMap::new();
             for job in running.values() {
                 *per_type.entry(job.job_type).or_default() += 1;
             }
-            ((s.concurrency + self.prefetch()).saturating_sub(running.len()), per_type)
+            ((s.concurrency + prefetch).saturating_sub(running.len()), per_type)
         };
         let (limited, unlimited): (Vec<JobType>, Vec<JobType>) =
             self.inner.handlers.types().into_iter().partition(|t| s.type_limits.contains_key(t));
@@ -330,6 +355,7 @@ impl Worker {
                         sent_progress: NO_PROGRESS,
                         cancel: CancellationToken::new(),
                         stop: Arc::new(OnceLock::new()),
+                        started: Arc::new(OnceLock::new()),
                     },
                 );
                 // Re-claimed after this worker lost it (a rescue during an outage): the old run
@@ -345,11 +371,11 @@ impl Worker {
     }
 
     async fn execute(self, job: Job, completions: completer::Completions) {
-        let Some((progress, cancel, stop)) = self
-            .running()
-            .get(&job.id)
-            .filter(|r| r.attempt == job.attempt)
-            .map(|r| (r.progress.clone(), r.cancel.clone(), r.stop.clone()))
+        let Some((progress, cancel, stop)) =
+            self.running().get(&job.id).filter(|r| r.attempt == job.attempt).map(|r| {
+                let _ = r.started.set(std::time::Instant::now());
+                (r.progress.clone(), r.cancel.clone(), r.stop.clone())
+            })
         else {
             return;
         };

@@ -138,6 +138,28 @@ impl TestApp {
         }
     }
 
+    /// How many jobs match a plain-SQL condition.
+    pub async fn count_jobs(&self, condition: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(format!("select count(*) from background_jobs where {condition}"));
+        match &self.raw {
+            RawDb::Sqlite { pool, .. } => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+            RawDb::Postgres { pool, .. } => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        }
+    }
+
+    /// Wait (10 s at most) until `expected` jobs match `condition`.
+    pub async fn wait_for_count(&self, what: &str, condition: &str, expected: i64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let n = self.count_jobs(condition).await;
+            if n == expected {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {n} of {expected}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// A timestamp literal both backends read: ISO-8601 UTC.
     pub fn ago(&self, by: Duration) -> String {
         (self.clock_now() - by).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -301,4 +301,34 @@ contract_tests! {
             assert_eq!(completed.unwrap_or_else(|e| panic!("round {round}: completion failed: {e}")), 200);
         }
     }
+
+    // A worker claims ahead while jobs are short. When long jobs then hold every slot, what
+    // waits in its buffer goes back to the queue, and an idle node runs it meanwhile.
+    async fn jobs_waiting_behind_long_ones_go_to_an_idle_node(app) {
+        let now = app.clock_now();
+        let new = |steps: u64, step_ms: u64, priority: i32| jobwatch::jobs::model::NewJob {
+            job_type: JobType::Processing, created_by: None, related_dataset_id: None,
+            metadata: json!({"steps": steps, "step_ms": step_ms}), created_at: now, run_at: now,
+            priority, max_retries: 3,
+        };
+        let mut settings = fast_worker_settings();
+        settings.concurrency = 2;
+        let busy = app.start_worker(settings);
+        // Short jobs first, so this worker learns to claim ahead.
+        let warmup: Vec<_> = (0..40).map(|_| new(1, 0, 0)).collect();
+        app.store.insert_jobs(&warmup).await.unwrap();
+        app.wait_for_count("the warm-up jobs to finish", "status = 'completed'", 40).await;
+
+        // Two long jobs (first by priority) and short ones behind them, claimed together.
+        let mut batch = vec![new(40, 100, 10), new(40, 100, 10)];
+        batch.extend((0..30).map(|_| new(1, 0, 0)));
+        app.store.insert_jobs(&batch).await.unwrap();
+        app.wait_for_count("the long jobs to start", "priority = 10 and status = 'running'", 2).await;
+
+        let idle = app.start_worker(fast_worker_settings());
+        app.wait_for_count("the short jobs to finish on the idle node", "priority = 0 and status = 'completed'", 70).await;
+        assert_eq!(app.count_jobs("priority = 10 and status = 'running'").await, 2, "the short jobs did not wait for the long ones");
+        idle.stop().await;
+        busy.stop().await;
+    }
 }
