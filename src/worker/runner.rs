@@ -27,8 +27,6 @@ pub(super) struct RunningJob {
     pub sent_progress: i32,
     cancel: CancellationToken,
     stop: Arc<OnceLock<StopReason>>,
-    /// When its handler started; unset while it waits in the buffer.
-    started: Arc<OnceLock<std::time::Instant>>,
 }
 
 impl RunningJob {
@@ -36,6 +34,25 @@ impl RunningJob {
         // The first reason wins: a cancel requested before shutdown stays a cancel.
         let _ = self.stop.set(reason);
         self.cancel.cancel();
+    }
+}
+
+/// A handler in [`Inner::handlers_since`] for as long as this lives (also if its task is aborted).
+struct HandlerRun<'a> {
+    worker: &'a Worker,
+    key: (Uuid, i32),
+}
+
+impl<'a> HandlerRun<'a> {
+    fn start(worker: &'a Worker, key: (Uuid, i32), at: std::time::Instant) -> Self {
+        worker.handlers_since().insert(key, at);
+        Self { worker, key }
+    }
+}
+
+impl Drop for HandlerRun<'_> {
+    fn drop(&mut self) {
+        self.worker.handlers_since().remove(&self.key);
     }
 }
 
@@ -53,6 +70,8 @@ pub(super) struct Inner {
     pub handlers: Handlers,
     pub settings: WorkerSettings,
     pub running: Mutex<HashMap<Uuid, RunningJob>>,
+    /// When each handler now running started (a few entries: at most `concurrency`).
+    handlers_since: Mutex<HashMap<(Uuid, i32), std::time::Instant>>,
     /// See [`Worker::prefetch`]; starts at 100 ms ("long") until jobs prove short.
     recent_job_micros: AtomicU64,
     /// Where each claim query resumes (see [`ClaimKey`]); cleared by new-job signals, the
@@ -100,6 +119,7 @@ impl Worker {
                 handlers,
                 settings,
                 running: Mutex::new(HashMap::new()),
+                handlers_since: Mutex::new(HashMap::new()),
                 recent_job_micros: AtomicU64::new(100_000),
                 cursors: Mutex::new(HashMap::new()),
                 cursor_epoch: AtomicU64::new(0),
@@ -129,17 +149,16 @@ impl Worker {
     }
 
     fn a_job_runs_long(&self) -> bool {
-        self.running().values().any(|r| r.started.get().is_some_and(|at| at.elapsed() >= LONG_RUN))
+        self.handlers_since().values().any(|at| at.elapsed() >= LONG_RUN)
     }
 
-    /// Jobs this worker could take now (running and waiting ones count).
-    fn room(&self) -> usize {
-        (self.inner.settings.concurrency + self.prefetch()).saturating_sub(self.running().len())
+    fn handlers_since(&self) -> std::sync::MutexGuard<'_, HashMap<(Uuid, i32), std::time::Instant>> {
+        self.inner.handlers_since.lock().expect("handlers lock")
     }
 
-    /// The smallest batch worth a claim: half a round while prefetching, else one job.
-    fn min_claim(&self) -> usize {
-        if self.prefetch() > 0 { self.prefetch() / 2 } else { 1 }
+    /// Jobs this worker could take now (running and waiting ones count), given [`Worker::prefetch`].
+    fn room(&self, prefetch: usize) -> usize {
+        (self.inner.settings.concurrency + prefetch).saturating_sub(self.running().len())
     }
 
     /// The next claims scan from the start of the queue again.
@@ -213,15 +232,17 @@ impl Worker {
             }
             // Every slot taken and jobs turned long: what waits here goes back to the queue,
             // for an idle node (or this one, once a slot is free).
-            if !buffer.is_empty() && self.prefetch() == 0 {
+            let prefetch = self.prefetch();
+            if !buffer.is_empty() && prefetch == 0 {
                 let waiting: Vec<(Uuid, i32)> = buffer.drain(..).map(|j| (j.id, j.attempt)).collect();
                 let worker = self.clone();
                 returns.spawn(async move { worker.hand_back(waiting).await });
             }
             while returns.try_join_next().is_some() {}
             // One claim in flight at a time, running while the jobs do, and only for a worthwhile
-            // batch: many one-job claims cost more than they bring.
-            if look && claiming.is_none() && self.room() >= self.min_claim() {
+            // batch (half the prefetch; one job while not prefetching): many one-job claims cost
+            // more than they bring.
+            if look && claiming.is_none() && self.room(prefetch) >= (prefetch / 2).max(1) {
                 let worker = self.clone();
                 claiming = Some(AbortOnDropHandle::new(tokio::spawn(async move { worker.claim().await })));
             }
@@ -355,7 +376,6 @@ impl Worker {
                         sent_progress: NO_PROGRESS,
                         cancel: CancellationToken::new(),
                         stop: Arc::new(OnceLock::new()),
-                        started: Arc::new(OnceLock::new()),
                     },
                 );
                 // Re-claimed after this worker lost it (a rescue during an outage): the old run
@@ -371,11 +391,11 @@ impl Worker {
     }
 
     async fn execute(self, job: Job, completions: completer::Completions) {
-        let Some((progress, cancel, stop)) =
-            self.running().get(&job.id).filter(|r| r.attempt == job.attempt).map(|r| {
-                let _ = r.started.set(std::time::Instant::now());
-                (r.progress.clone(), r.cancel.clone(), r.stop.clone())
-            })
+        let Some((progress, cancel, stop)) = self
+            .running()
+            .get(&job.id)
+            .filter(|r| r.attempt == job.attempt)
+            .map(|r| (r.progress.clone(), r.cancel.clone(), r.stop.clone()))
         else {
             return;
         };
@@ -410,6 +430,7 @@ impl Worker {
             return Err(HandlerError::Permanent(format!("no handler for job type {}", job.job_type)));
         };
         let began = std::time::Instant::now();
+        let _running = HandlerRun::start(self, (job.id, job.attempt), began);
         let ctx = JobContext::new(job.clone(), progress, cancel);
         // Its own task, so a panic fails the job instead of the worker.
         let task = AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&ctx).await }));
