@@ -1,11 +1,12 @@
 //! Workers: the jobs table is the queue. A worker claims due jobs, runs their handlers,
 //! keeps their leases alive, reports progress, and finishes, retries or gives them back.
 //!
-//! `runner` claims and runs; `completer` records successes in batches; `lease` renews leases and passes on cancel requests;
+//! `runner` runs the loop; `claiming` sizes and makes claims; `completer` records successes in batches; `lease` renews leases and passes on cancel requests;
 //! `outcome` decides what a handler's result means; `maintenance` rescues jobs of dead
 //! workers and prunes old ones; `handler`/`context` are what application code sees.
 
 pub mod backoff;
+mod claiming;
 mod completer;
 pub mod context;
 pub mod handler;
