@@ -89,4 +89,18 @@ contract_tests! {
         assert_eq!(next, app.clock_now() + Duration::hours(1), "read again in an hour");
         assert_eq!(app.state.schedules.fire_due().await.unwrap(), 0, "nothing due any more");
     }
+
+    async fn deleting_a_schedule_keeps_its_jobs(app) {
+        let admin = app.new_admin("root@example.com").await;
+        let res = app.post("/api/v2/schedules", &admin, json!({"name": "tick", "cron": "* * * * * *",
+            "job_type": "processing"})).await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        app.clock.advance(Duration::seconds(1));
+        assert_eq!(app.state.schedules.fire_due().await.unwrap(), 1);
+        assert_eq!(app.count_jobs("schedule_id is not null").await, 1);
+
+        let path = format!("/api/v2/schedules/{}", res.body["id"].as_str().unwrap());
+        assert_eq!(app.request(Method::DELETE, &path, Some(&admin.token), None).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(app.count_jobs("schedule_id is null").await, 1, "the job stays, no longer tied to the schedule");
+    }
 }

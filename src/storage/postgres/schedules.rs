@@ -64,12 +64,20 @@ impl ScheduleStore for PgStore {
     }
 
     async fn delete_schedule(&self, id_or_name: &str) -> StoreResult<bool> {
-        let deleted = sqlx::query("delete from job_schedules where id::text = $1 or name = $1")
-            .bind(id_or_name)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(deleted > 0)
+        // No foreign key (see the migration): clear the jobs' reference by hand. Deleting first
+        // waits for a tick being fired, so the clearing that follows sees that tick's job too.
+        let mut tx = self.pool.begin().await?;
+        let deleted: Vec<Uuid> =
+            sqlx::query_scalar("delete from job_schedules where id::text = $1 or name = $1 returning id")
+                .bind(id_or_name)
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("update background_jobs set schedule_id = null where schedule_id = any($1)")
+            .bind(&deleted)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(!deleted.is_empty())
     }
 
     async fn due_schedules(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Schedule>> {
