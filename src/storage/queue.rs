@@ -88,6 +88,10 @@ pub trait Queue: Send + Sync {
     /// Mark many running jobs completed (progress 100), each fenced on its attempt: the
     /// worker's hot path, one statement for a batch of `(id, attempt)`. Returns how many.
     async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Give many running jobs back, each fenced on its attempt: due again at `now`, not
+    /// counted as a failure — or `cancelled` at `now` if a cancel was requested meanwhile.
+    /// Returns how many.
+    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Extend the leases `worker` still holds (each fenced on its attempt) and record
     /// progress. A beat missing from the answer is a job the worker lost (rescued elsewhere,

@@ -351,23 +351,16 @@ impl Worker {
         while tasks.join_next().await.is_some() {}
     }
 
-    /// Give claimed jobs back to the queue, due now, not counted as a failure.
+    /// Give claimed jobs back to the queue in one statement, due now, not counted as a failure;
+    /// a job whose cancel was requested ends cancelled instead.
     async fn hand_back(&self, jobs: Vec<(Uuid, i32)>) {
         if jobs.is_empty() {
             return;
         }
+        if let Err(err) = self.inner.store.release_jobs(&jobs, self.inner.clock.now()).await {
+            tracing::warn!(jobs = jobs.len(), error = %err, "could not hand jobs back; their leases will expire");
+        }
         for (id, attempt) in jobs {
-            let now = self.inner.clock.now();
-            let stop = self.running().get(&id).and_then(|r| r.stop.get().copied());
-            // A job its user cancelled ends cancelled, not back in the queue.
-            let action = match stop {
-                Some(StopReason::CancelRequested) => Action::Cancel,
-                _ => Action::Requeue { run_at: now, error: None, count_retry: false },
-            };
-            let name = action.name();
-            if let Err(err) = self.inner.jobs.apply_change(id, name, action.change(now).fenced(attempt)).await {
-                tracing::warn!(job = %id, error = %err, "could not hand a job back; its lease will expire");
-            }
             self.forget(id, attempt);
         }
         let _ = self.inner.store.signal_new_jobs().await;

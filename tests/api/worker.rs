@@ -331,4 +331,32 @@ contract_tests! {
         idle.stop().await;
         busy.stop().await;
     }
+
+    // What a worker gives back (shutdown, or jobs waiting behind a long one) in one statement.
+    async fn released_jobs_go_back_to_the_queue_unless_cancelled(app) {
+        let user = app.new_user("u@example.com").await;
+        let now = app.clock_now();
+        for _ in 0..3 {
+            app.create_job(&user, "processing").await;
+        }
+        let lease = now + Duration::seconds(30);
+        let claimed = app.store
+            .claim_jobs("w", &[JobType::Processing], 3, jobwatch::storage::ClaimKey::start(), now, lease)
+            .await.unwrap();
+        assert_eq!(claimed.len(), 3);
+        let cancel = &claimed[0];
+        assert!(app.act(&user, &json!(cancel.id), "cancel", json!({})).await.body["cancel_requested_at"].is_string());
+
+        let later = now + Duration::seconds(5);
+        let mut held: Vec<_> = claimed.iter().map(|j| (j.id, j.attempt)).collect();
+        held[2].1 += 1; // a run this worker no longer holds: fenced out
+        assert_eq!(app.store.release_jobs(&held, later).await.unwrap(), 2);
+
+        let cancelled = app.get(&format!("/api/v2/jobs/{}", cancel.id), &user).await.body;
+        assert_eq!(cancelled["status"], "cancelled");
+        let back = app.get(&format!("/api/v2/jobs/{}", claimed[1].id), &user).await.body;
+        assert_eq!((back["status"].as_str(), back["retry_count"].as_i64()), (Some("pending"), Some(0)));
+        assert_eq!(app.count_jobs("status = 'pending' and locked_by is null and lease_expires_at is null").await, 1);
+        assert_eq!(app.count_jobs("status = 'running'").await, 1, "the fenced-out run is untouched");
+    }
 }

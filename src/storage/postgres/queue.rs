@@ -112,38 +112,33 @@ impl Queue for PgStore {
     }
 
     async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
-        // Each job is found by one primary-key probe, in the order given (the lateral subquery,
-        // kept apart by `offset 0`): joined plainly, stale statistics ("no running jobs") led
-        // the planner to compare every running job with every id, 90 ms instead of 15 for 700.
-        // Its rows are locked in that order, so the order is id order, as lease renewal's: two
-        // batches locking the same rows in different orders deadlock (for deadlock_timeout).
-        let mut done = done.to_vec();
-        done.sort_unstable();
-        let ids: Vec<Uuid> = done.iter().map(|d| d.0).collect();
-        let attempts: Vec<i32> = done.iter().map(|d| d.1).collect();
-        Ok(sqlx::query(
-            "with done as ( \
-               select j.id from unnest($2::uuid[], $3::int[]) as d(id, attempt) \
-               cross join lateral (select id, attempt, status from background_jobs where id = d.id offset 0) j \
-               where j.attempt = d.attempt and j.status = 'running' \
-               for update of j) \
-             update background_jobs j set status = 'completed', progress = 100, completed_at = $1, \
-               lease_expires_at = null, locked_by = null, cancel_requested_at = null \
-             from done where j.id = done.id",
+        self.update_held(
+            done,
+            "status = 'completed', progress = 100, completed_at = $1, \
+             lease_expires_at = null, locked_by = null, cancel_requested_at = null",
+            now,
         )
-        .bind(now)
-        .bind(&ids)
-        .bind(&attempts)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        .await
+    }
+
+    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
+        // Old values on the right: a requested cancel decides where the job goes.
+        self.update_held(
+            jobs,
+            "status = case when j.cancel_requested_at is null then 'pending' else 'cancelled' end, \
+             run_at = case when j.cancel_requested_at is null then $1 else j.run_at end, \
+             completed_at = case when j.cancel_requested_at is null then j.completed_at else $1 end, \
+             lease_expires_at = null, locked_by = null, cancel_requested_at = null",
+            now,
+        )
+        .await
     }
 
     async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>> {
         if beats.is_empty() {
             return Ok(Vec::new());
         }
-        // Probed and locked in id order, as completions are (see `complete_jobs`).
+        // Probed and locked in id order, as completions are (see `update_held`).
         let mut beats = beats.to_vec();
         beats.sort_unstable_by_key(|b| b.id);
         let ids: Vec<Uuid> = beats.iter().map(|b| b.id).collect();
@@ -276,5 +271,36 @@ impl Listener for PgSignals {
                 Signal::NewJobs
             }
         }
+    }
+}
+
+impl PgStore {
+    /// `set` (with `$1` = `now`) on the running jobs among `jobs`, each fenced on its attempt.
+    ///
+    /// Each job is found by one primary-key probe, in the order given (the lateral subquery,
+    /// kept apart by `offset 0`): joined plainly, stale statistics ("no running jobs") led the
+    /// planner to compare every running job with every id, 90 ms instead of 15 for 700. Rows
+    /// are locked in that order, so it is id order, as lease renewal's: two batches locking
+    /// the same rows in different orders deadlock (for deadlock_timeout).
+    async fn update_held(&self, jobs: &[(Uuid, i32)], set: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+        let mut jobs = jobs.to_vec();
+        jobs.sort_unstable();
+        let ids: Vec<Uuid> = jobs.iter().map(|d| d.0).collect();
+        let attempts: Vec<i32> = jobs.iter().map(|d| d.1).collect();
+        let sql = format!(
+            "with held as ( \
+               select j.id from unnest($2::uuid[], $3::int[]) as d(id, attempt) \
+               cross join lateral (select id, attempt, status from background_jobs where id = d.id offset 0) j \
+               where j.attempt = d.attempt and j.status = 'running' \
+               for update of j) \
+             update background_jobs j set {set} from held where j.id = held.id"
+        );
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(&ids)
+            .bind(&attempts)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 }

@@ -84,20 +84,26 @@ impl Queue for SqliteStore {
     }
 
     async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
-        let done: Vec<_> = done.iter().map(|(id, attempt)| json!({"id": id.to_string(), "attempt": attempt})).collect();
-        Ok(sqlx::query(
-            "update background_jobs set status = 'completed', progress = 100, completed_at = ?1, \
-               lease_expires_at = null, locked_by = null, cancel_requested_at = null \
-             from (select json_extract(value, '$.id') as id, json_extract(value, '$.attempt') as attempt \
-                   from json_each(?2)) as d \
-             where background_jobs.id = d.id and background_jobs.attempt = d.attempt \
-               and background_jobs.status = 'running'",
+        self.update_held(
+            done,
+            "status = 'completed', progress = 100, completed_at = ?1, \
+             lease_expires_at = null, locked_by = null, cancel_requested_at = null",
+            now,
         )
-        .bind(time_text(now))
-        .bind(json_list(&done))
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        .await
+    }
+
+    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
+        // Old values on the right: a requested cancel decides where the job goes.
+        self.update_held(
+            jobs,
+            "status = case when cancel_requested_at is null then 'pending' else 'cancelled' end, \
+             run_at = case when cancel_requested_at is null then ?1 else run_at end, \
+             completed_at = case when cancel_requested_at is null then completed_at else ?1 end, \
+             lease_expires_at = null, locked_by = null, cancel_requested_at = null",
+            now,
+        )
+        .await
     }
 
     async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>> {
@@ -216,5 +222,25 @@ impl Listener for LocalSignals {
             Err(broadcast::error::RecvError::Lagged(_)) => Signal::NewJobs,
             Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
         }
+    }
+}
+
+impl SqliteStore {
+    /// `set` (with `?1` = `now`) on the running jobs among `jobs`, each fenced on its attempt.
+    async fn update_held(&self, jobs: &[(Uuid, i32)], set: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+        let jobs: Vec<_> = jobs.iter().map(|(id, attempt)| json!({"id": id.to_string(), "attempt": attempt})).collect();
+        let sql = format!(
+            "update background_jobs set {set} \
+             from (select json_extract(value, '$.id') as id, json_extract(value, '$.attempt') as attempt \
+                   from json_each(?2)) as d \
+             where background_jobs.id = d.id and background_jobs.attempt = d.attempt \
+               and background_jobs.status = 'running'"
+        );
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(time_text(now))
+            .bind(json_list(&jobs))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 }
