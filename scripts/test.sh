@@ -18,6 +18,10 @@ run_tests() {
   return "$status"
 }
 
+# The S3 tests start a real S3-compatible server (moto); installed on first use.
+JOBWATCH_TEST_S3_SERVER=$(bash "$(dirname "$0")/s3-server.sh")
+export JOBWATCH_TEST_S3_SERVER
+
 url=${JOBWATCH_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 export JOBWATCH_TEST_DATABASE_URL=$url
 

@@ -1,6 +1,7 @@
 //! What each subcommand does.
 
 use crate::config::{Cli, Command, MigrateAction, ScheduleAction, UserAction};
+use crate::objects::Objects;
 use crate::schedules::{CreateSchedule, ScheduleService};
 use crate::storage::{self, PoolSettings, Store};
 use crate::{clock::SystemClock, startup, users::UserService};
@@ -12,8 +13,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = PoolSettings { max_connections: cli.db_max_connections, acquire_timeout: cli.db_timeout };
     let store = storage::connect(&url, &settings).await.context("opening the database")?;
     match cli.command {
-        Command::Serve(args) => startup::serve(args, store).await,
-        Command::Worker(args) => startup::work(args, store).await,
+        Command::Serve(args) => startup::serve(args, store, objects(&cli.object_store, &cli.data_dir)?).await,
+        Command::Worker(args) => startup::work(args, store, objects(&cli.object_store, &cli.data_dir)?).await,
         Command::Migrate { action } => migrate(action, store.as_ref()).await,
         Command::Schedule { action } => {
             store.migrate_up().await?;
@@ -26,6 +27,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn objects(spec: &Option<String>, data_dir: &std::path::Path) -> anyhow::Result<Objects> {
+    Objects::open(spec.as_deref(), data_dir).context("opening object storage")
 }
 
 async fn schedule(action: ScheduleAction, schedules: ScheduleService) -> anyhow::Result<()> {

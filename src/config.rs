@@ -18,6 +18,13 @@ pub struct Cli {
     #[arg(long, env = "JOBWATCH_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
 
+    /// Where uploaded files, parsed rows and exports are kept: empty for a directory
+    /// `objects` under the data dir, or `s3://BUCKET[/PREFIX]` for an S3-compatible store
+    /// configured by the standard `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_ALLOW_HTTP` variables.
+    #[arg(long, env = "JOBWATCH_OBJECT_STORE", global = true)]
+    pub object_store: Option<String>,
+
     /// Most database connections this process opens.
     #[arg(long, env = "JOBWATCH_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
@@ -126,6 +133,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, env = "JOBWATCH_MAX_BODY_BYTES", default_value_t = crate::http::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+
+    /// Largest file an upload may send, in bytes (larger gets 413).
+    #[arg(long, env = "JOBWATCH_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
+    pub max_upload_bytes: u64,
 
     /// Email of the admin created on first start, when there are no users yet.
     #[arg(long, env = "JOBWATCH_ADMIN_EMAIL", default_value = "admin@localhost")]

@@ -4,8 +4,12 @@
 use crate::auth::AuthService;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ServeArgs, WorkerArgs, WorkerCommandArgs};
+use crate::exports::{ExportHandler, ExportService};
 use crate::http::{self, AppState};
+use crate::imports::{ImportHandler, ImportService, ImportSettings};
+use crate::jobs::JobType;
 use crate::jobs::{ActiveCache, JobService};
+use crate::objects::Objects;
 use crate::schedules::ScheduleService;
 use crate::storage::Store;
 use crate::users::{UserError, UserService};
@@ -16,23 +20,44 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The services over one store and one clock; `active_cache` as [`ActiveCache`] (zero: off).
+/// What the API's services are tuned by.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub token_ttl: Duration,
+    /// As [`ActiveCache`] (zero: off).
+    pub active_cache: Duration,
+    pub imports: ImportSettings,
+}
+
+/// The services over one store, one object store and one clock.
 pub fn app_state(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    token_ttl: Duration,
-    active_cache: Duration,
+    objects: Objects,
+    settings: AppSettings,
 ) -> anyhow::Result<AppState> {
-    let ttl = chrono::Duration::from_std(token_ttl).context("token TTL out of range")?;
-    let cache =
-        Arc::new(ActiveCache::new(chrono::Duration::from_std(active_cache).context("active cache out of range")?));
+    let ttl = chrono::Duration::from_std(settings.token_ttl).context("token TTL out of range")?;
+    let cache = Arc::new(ActiveCache::new(
+        chrono::Duration::from_std(settings.active_cache).context("active cache out of range")?,
+    ));
+    let jobs = JobService::new(store.clone(), clock.clone()).with_active_cache(cache.clone());
+    let imports = ImportService::new(store.clone(), clock.clone(), jobs.clone(), objects.clone(), settings.imports);
     Ok(AppState {
-        jobs: JobService::new(store.clone(), clock.clone()).with_active_cache(cache.clone()),
+        exports: ExportService::new(jobs.clone(), imports.clone(), objects),
+        imports,
+        jobs,
         auth: AuthService::new(store.clone(), clock.clone(), ttl).with_active_cache(cache),
         users: UserService::new(store.clone(), clock.clone()),
         schedules: ScheduleService::new(store.clone(), clock),
         store,
     })
+}
+
+/// The handlers a worker runs: the built-in ones, imports and exports.
+pub fn handlers(store: Arc<dyn Store>, objects: Objects) -> Handlers {
+    Handlers::builtin()
+        .register(JobType::Import, ImportHandler::new(store.clone(), objects.clone()))
+        .register(JobType::Export, ExportHandler::new(store, objects))
 }
 
 /// On a database with no users, create the first admin; returns its email and password.
@@ -61,29 +86,35 @@ async fn migrate(store: &dyn Store, skip: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn worker(store: Arc<dyn Store>, args: &WorkerArgs) -> anyhow::Result<Worker> {
-    Ok(Worker::new(store, Arc::new(SystemClock), Handlers::builtin(), args.settings()?))
+fn worker(store: Arc<dyn Store>, objects: Objects, args: &WorkerArgs) -> anyhow::Result<Worker> {
+    let handlers = handlers(store.clone(), objects);
+    Ok(Worker::new(store, Arc::new(SystemClock), handlers, args.settings()?))
 }
 
 /// `jobwatch worker`: workers only, until SIGINT/SIGTERM.
-pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
+pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>, objects: Objects) -> anyhow::Result<()> {
     migrate(store.as_ref(), args.no_migrate).await?;
-    let worker = worker(store, &args.worker)?;
+    let worker = worker(store, objects, &args.worker)?;
     println!("jobwatch worker {} running", worker.id());
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     worker.run(shutdown).await
 }
 
-pub async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()> {
+pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> anyhow::Result<()> {
     migrate(store.as_ref(), args.no_migrate).await?;
-    let state = app_state(store.clone(), Arc::new(SystemClock), args.token_ttl, args.active_cache)?;
+    let settings = AppSettings {
+        token_ttl: args.token_ttl,
+        active_cache: args.active_cache,
+        imports: ImportSettings { max_upload_bytes: args.max_upload_bytes, lease: args.worker.lease },
+    };
+    let mut state = app_state(store.clone(), Arc::new(SystemClock), objects.clone(), settings)?;
     if let Some((email, password)) = ensure_admin(&state.users, &args.admin_email, args.admin_password).await? {
         println!("created the first admin: email {email}, password {password}");
     }
     let listener = TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
-    println!("jobwatch listening on http://{addr} ({} database)", store.backend());
+    println!("jobwatch listening on http://{addr} ({} database, files in {})", store.backend(), objects.describe());
     tracing::info!(%addr, "listening");
 
     let shutdown = CancellationToken::new();
@@ -91,7 +122,8 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<()>
     let workers = match args.no_workers {
         true => None,
         false => {
-            let worker = worker(store.clone(), &args.worker)?;
+            let worker = worker(store.clone(), objects.clone(), &args.worker)?;
+            state.imports = state.imports.with_local_worker(worker.local_inbox());
             let token = shutdown.clone();
             Some(tokio::spawn(async move { worker.run(token).await }))
         }

@@ -3,11 +3,14 @@
 //! with their cause and answered with a generic 500.
 
 use crate::auth::AuthError;
+use crate::exports::ExportError;
+use crate::imports::ImportError;
 use crate::jobs::JobError;
 use crate::schedules::ScheduleError;
 use crate::storage::StoreError;
 use crate::users::UserError;
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -148,6 +151,46 @@ impl From<ScheduleError> for ApiError {
     }
 }
 
+impl From<ImportError> for ApiError {
+    #[track_caller]
+    fn from(err: ImportError) -> Self {
+        let message = err.to_string();
+        match err {
+            ImportError::NotFound(_) => ApiError::not_found(message),
+            ImportError::UnknownSupplier | ImportError::Invalid(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+            }
+            ImportError::NameTaken => ApiError::new(StatusCode::CONFLICT, "name_taken", message),
+            ImportError::UnsupportedType(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type", message)
+            }
+            ImportError::TooLarge { limit } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", message)
+                .with_details(json!({ "limit_bytes": limit })),
+            ImportError::Interrupted(_) => ApiError::new(StatusCode::BAD_REQUEST, "upload_interrupted", message),
+            ImportError::Cancelled => ApiError::new(StatusCode::CONFLICT, "cancelled", message),
+            ImportError::Job(e) => e.into(),
+            ImportError::Store(e) => e.into(),
+            ImportError::Objects(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<ExportError> for ApiError {
+    #[track_caller]
+    fn from(err: ExportError) -> Self {
+        let message = err.to_string();
+        match err {
+            ExportError::NotFound(_) => ApiError::not_found(message),
+            ExportError::NotReady(status) => {
+                ApiError::new(StatusCode::CONFLICT, "not_ready", message).with_details(json!({ "status": status }))
+            }
+            ExportError::Job(e) => e.into(),
+            ExportError::Import(e) => e.into(),
+            ExportError::Objects(e) => ApiError::internal(e),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     #[track_caller]
     fn from(err: StoreError) -> Self {
@@ -172,6 +215,36 @@ impl From<JsonRejection> for ApiError {
             _ => "bad_body",
         };
         ApiError::new(status, code, rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+    }
+}
+
+impl From<MultipartRejection> for ApiError {
+    fn from(rejection: MultipartRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "not_multipart", rejection.body_text())
+    }
+}
+
+/// A broken or cut-off multipart body (the client sent garbage, or stopped sending).
+impl From<MultipartError> for ApiError {
+    fn from(err: MultipartError) -> Self {
+        match err.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", err.body_text())
+            }
+            // Reading the body failed: the client went away or the connection broke.
+            StatusCode::INTERNAL_SERVER_ERROR => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "upload_interrupted",
+                format!("the request body stopped arriving: {}", err.body_text()),
+            ),
+            status => ApiError::new(status, "bad_multipart", err.body_text()),
+        }
     }
 }
 

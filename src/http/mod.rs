@@ -10,6 +10,8 @@ pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use extract::{JsonBody, PathParam};
 
 use crate::auth::{self, AuthService};
+use crate::exports::{self, ExportService};
+use crate::imports::{self, ImportService};
 use crate::jobs::{self, JobService};
 use crate::schedules::{self, ScheduleService};
 use crate::storage::Store;
@@ -32,6 +34,8 @@ use utoipa_swagger_ui::SwaggerUi;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub jobs: JobService,
+    pub imports: ImportService,
+    pub exports: ExportService,
     pub auth: AuthService,
     pub users: UserService,
     pub schedules: ScheduleService,
@@ -43,6 +47,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 fn api_routes() -> Router<AppState> {
+    use imports::routes as i;
     use jobs::routes as j;
     Router::new()
         .route("/auth/login", post(auth::routes::login))
@@ -62,6 +67,13 @@ fn api_routes() -> Router<AppState> {
         .route("/jobs/{job_id}/retry", post(j::retry_job))
         .route("/schedules", get(schedules::routes::list_schedules).post(schedules::routes::create_schedule))
         .route("/schedules/{schedule_id}", delete(schedules::routes::delete_schedule))
+        .route("/imports/suppliers", get(i::list_suppliers).post(i::create_supplier))
+        .route("/imports/datasets", get(i::list_datasets))
+        .route("/imports/datasets/{dataset_id}", get(i::get_dataset))
+        // The upload enforces its own, larger limit while streaming (and removes what it stored).
+        .route("/imports/files/upload", post(i::upload_file).layer(DefaultBodyLimit::disable()))
+        .route("/exports", post(exports::routes::create_export))
+        .route("/exports/{job_id}/download", get(exports::routes::download_export))
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {

@@ -26,6 +26,13 @@ use utoipa::{Modify, OpenApi};
         crate::schedules::routes::list_schedules,
         crate::schedules::routes::create_schedule,
         crate::schedules::routes::delete_schedule,
+        crate::imports::routes::create_supplier,
+        crate::imports::routes::list_suppliers,
+        crate::imports::routes::list_datasets,
+        crate::imports::routes::get_dataset,
+        crate::imports::routes::upload_file,
+        crate::exports::routes::create_export,
+        crate::exports::routes::download_export,
         super::health::healthz,
         super::health::readyz,
     ),
@@ -35,6 +42,8 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Login, logout, the current user"),
         (name = "users", description = "User administration"),
         (name = "schedules", description = "Cron schedules that create jobs (admins)"),
+        (name = "imports", description = "Suppliers, file uploads and the datasets they become"),
+        (name = "exports", description = "Datasets written out as CSV, XLSX or JSON Lines"),
         (name = "operations", description = "Probes"),
     )
 )]

@@ -6,7 +6,7 @@ use super::active_cache::ActiveCache;
 use super::model::{Job, JobType, NewJob};
 use super::state::{Action, JobChange};
 use crate::clock::Clock;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Beat, Held, Store, StoreError};
 use crate::users::User;
 use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
@@ -131,6 +131,37 @@ impl JobService {
         })?;
         self.active.forget_owner(job.created_by);
         Ok(job)
+    }
+
+    /// A job that is `running` from the start, held by `holder` under a lease until
+    /// `lease_until` (see [`crate::storage::ImportStore::insert_held_job`]).
+    pub async fn create_held(&self, new: &NewJob, holder: &str, lease_until: DateTime<Utc>) -> Result<Job, JobError> {
+        let job = self.store.insert_held_job(new, holder, self.clock.now(), lease_until).await?;
+        self.active.forget_owner(job.created_by);
+        Ok(job)
+    }
+
+    /// Renew a held job's lease and record its progress; `None` once `holder` lost it.
+    pub async fn renew(
+        &self,
+        holder: &str,
+        owner: Option<Uuid>,
+        beat: Beat,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Held>, JobError> {
+        let held = self.store.renew_leases(holder, &[beat], lease_until).await?;
+        self.active.forget_owner(owner);
+        Ok(held.into_iter().next())
+    }
+
+    /// A job of `owner`'s changed outside this service: their cached active list is stale.
+    pub fn forget_owner(&self, owner: Option<Uuid>) {
+        self.active.forget_owner(owner);
+    }
+
+    /// A job as it stands, whoever owns it (for code acting on the owner's behalf).
+    pub async fn get_any(&self, id: Uuid) -> Result<Job, JobError> {
+        self.store.find_job(id).await?.ok_or(JobError::NotFound)
     }
 
     /// One job, if `viewer` owns it or is an admin.

@@ -47,6 +47,8 @@ pub struct JobChange {
     pub count_retry: bool,
     /// Only if the job is still in this attempt: a worker writes only for the run it holds.
     pub fence_attempt: Option<i32>,
+    /// Top-level keys to set in `metadata` (what a run learned, for the next one to read).
+    pub merge_metadata: Option<serde_json::Value>,
 }
 
 impl JobChange {
@@ -101,6 +103,7 @@ impl Action {
             run_at: None,
             count_retry: false,
             fence_attempt: None,
+            merge_metadata: None,
         };
         match self {
             Action::Start => JobChange { started_at: Some(now), ..base },
@@ -123,6 +126,8 @@ impl Action {
                 run_at: Some(run_at),
                 error_message: error.as_deref().map(bounded),
                 count_retry,
+                // A retry is a new run from the start; a job handed back keeps what it showed.
+                restart: count_retry,
                 ..base
             },
             Action::Cancel => JobChange { status: JobStatus::Cancelled, completed_at: Some(now), ..base },

@@ -11,6 +11,7 @@ macro_rules! job_columns {
     };
 }
 
+pub mod imports;
 mod postgres;
 pub mod queue;
 pub mod schedules;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
+pub use imports::ImportStore;
 pub use postgres::PgStore;
 pub use queue::{Beat, ClaimKey, Held, Listener, Queue, Signal};
 pub use schedules::ScheduleStore;
@@ -85,7 +87,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The operations of every backend. Each is one statement or one short transaction.
 #[async_trait]
-pub trait Store: Queue + ScheduleStore + Send + Sync + 'static {
+pub trait Store: Queue + ScheduleStore + ImportStore + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

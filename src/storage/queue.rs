@@ -71,8 +71,8 @@ pub trait Queue: Send + Sync {
     async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64>;
 
     /// Claim up to `limit` due pending jobs of `types` for `worker`, in claim order after
-    /// `after`: they become `running` with progress 0 (a new run), their attempt goes up by
-    /// one and they hold a lease
+    /// `after`: they become `running` (keeping their progress: retries and rescues reset it,
+    /// a job handed on keeps what it showed), their attempt goes up by one and they hold a lease
     /// until `lease_until`. Concurrent claimers never get the same job. Returned in claim
     /// order.
     async fn claim_jobs(
@@ -92,6 +92,22 @@ pub trait Queue: Send + Sync {
     /// counted as a failure — or `cancelled` at `now` if a cancel was requested meanwhile.
     /// Returns how many.
     async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Pass a running job from holder `from` to holder `to` in the same attempt, with a fresh
+    /// lease, progress raised to at least `progress` and `metadata`'s keys set: an upload
+    /// handing its job to a worker on the same node. `None` when `from` no longer holds it,
+    /// or its cancel was requested.
+    #[allow(clippy::too_many_arguments)]
+    async fn transfer_job(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        from: &str,
+        to: &str,
+        lease_until: DateTime<Utc>,
+        progress: i32,
+        metadata: &serde_json::Value,
+    ) -> StoreResult<Option<Job>>;
 
     /// Extend the leases `worker` still holds (each fenced on its attempt) and record
     /// progress. A beat missing from the answer is a job the worker lost (rescued elsewhere,

@@ -32,7 +32,17 @@ impl JobContext {
     /// store: the worker writes the latest value with its next lease renewal, so calling
     /// this in a tight loop is fine.
     pub fn progress(&self, percent: i64) {
-        self.progress.fetch_max(percent.clamp(0, 100) as i32, Ordering::Relaxed);
+        raise(&self.progress, percent);
+    }
+
+    /// A handle for reporting progress from elsewhere (a blocking thread, a spawned task).
+    pub fn progress_reporter(&self) -> ProgressReporter {
+        ProgressReporter(self.progress.clone())
+    }
+
+    /// A token that is cancelled when the job should stop, for code off this task.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.cancel.clone()
     }
 
     /// True once the job was cancelled, its worker is shutting down, or its lease was lost.
@@ -44,6 +54,21 @@ impl JobContext {
     pub async fn cancelled(&self) {
         self.cancel.cancelled().await
     }
+}
+
+/// [`JobContext::progress`], detached from the context's lifetime.
+#[derive(Clone)]
+pub struct ProgressReporter(Arc<AtomicI32>);
+
+impl ProgressReporter {
+    /// As [`JobContext::progress`].
+    pub fn report(&self, percent: i64) {
+        raise(&self.0, percent);
+    }
+}
+
+fn raise(cell: &AtomicI32, percent: i64) {
+    cell.fetch_max(percent.clamp(0, 100) as i32, Ordering::Relaxed);
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ mod runner;
 pub mod settings;
 
 pub use backoff::Backoff;
-pub use context::JobContext;
+pub use context::{JobContext, ProgressReporter};
 pub use handler::{HandlerError, Handlers, JobHandler};
-pub use runner::Worker;
+pub use runner::{LocalInbox, Worker};
 pub use settings::WorkerSettings;

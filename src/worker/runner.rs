@@ -8,11 +8,12 @@ use crate::clock::Clock;
 use crate::jobs::{Action, Job, JobError, JobService, JobType};
 use crate::schedules::ScheduleService;
 use crate::storage::{ClaimKey, Signal, Store, StoreError};
+use anyhow::Context;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
@@ -71,6 +72,28 @@ pub(super) struct Inner {
     /// poll, and claims that reach the end, so jobs that sort earlier are found again.
     pub cursors: Mutex<HashMap<Vec<JobType>, ClaimKey>>,
     pub cursor_epoch: AtomicU64,
+    /// Jobs handed to this worker directly (see [`LocalInbox`]); taken by `run`.
+    pub inbox: (mpsc::UnboundedSender<Job>, Mutex<Option<mpsc::UnboundedReceiver<Job>>>),
+}
+
+/// Hands a running job to a worker in this process, as if it had claimed it: an upload's
+/// import job goes straight on to parsing here, never back through `pending`.
+#[derive(Clone)]
+pub struct LocalInbox {
+    holder: String,
+    tx: mpsc::UnboundedSender<Job>,
+}
+
+impl LocalInbox {
+    /// The `locked_by` the job must carry before it is sent.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// `Err` gives the job back when the worker has stopped.
+    pub fn send(&self, job: Job) -> Result<(), Box<Job>> {
+        self.tx.send(job).map_err(|e| Box::new(e.0))
+    }
 }
 
 /// `host/pid/random`: unique per process, readable in `locked_by`.
@@ -101,12 +124,27 @@ impl Worker {
                 recent_job_micros: AtomicU64::new(100_000),
                 cursors: Mutex::new(HashMap::new()),
                 cursor_epoch: AtomicU64::new(0),
+                inbox: {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    (tx, Mutex::new(Some(rx)))
+                },
             }),
         }
     }
 
     pub fn id(&self) -> &str {
         &self.inner.id
+    }
+
+    pub fn local_inbox(&self) -> LocalInbox {
+        LocalInbox { holder: self.inner.id.clone(), tx: self.inner.inbox.0.clone() }
+    }
+
+    /// A job handed over through the [`LocalInbox`] is this worker's, as if claimed.
+    fn adopt(&self, job: &Job) {
+        if let Some(old) = self.running().insert(job.id, RunningJob::claimed(job)) {
+            old.stop(StopReason::LeaseLost);
+        }
     }
 
     pub(super) fn running(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, RunningJob>> {
@@ -151,6 +189,7 @@ impl Worker {
         let upkeep = tokio::spawn(maintenance::run(self.clone(), background.clone()));
         tracing::info!(worker = %self.id(), types = ?self.inner.handlers.types(), concurrency = s.concurrency, "worker started");
 
+        let mut inbox = self.inner.inbox.1.lock().expect("inbox lock").take().context("a worker runs once")?;
         let mut tasks = JoinSet::new();
         // Claimed jobs not started yet; see `prefetch`.
         let mut buffer: VecDeque<Job> = VecDeque::new();
@@ -203,6 +242,10 @@ impl Worker {
                         }
                     }
                 }
+                Some(job) = inbox.recv() => {
+                    self.adopt(&job);
+                    buffer.push_back(job);
+                }
                 // Completions written: their room is free again.
                 () = freed.notified() => look = true,
                 () = wake.notified() => {
@@ -223,6 +266,11 @@ impl Worker {
             }
         }
         while returns.join_next().await.is_some() {}
+        inbox.close();
+        while let Ok(job) = inbox.try_recv() {
+            self.adopt(&job);
+            buffer.push_back(job);
+        }
         // A claim in flight may already hold jobs: let it land, then give back what never started.
         if let Some(Ok(Ok(jobs))) = match claiming {
             Some(c) => Some(c.await),

@@ -8,7 +8,9 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use http_body_util::BodyExt;
 use jobwatch::clock::ManualClock;
 use jobwatch::http::{AppState, DEFAULT_MAX_BODY_BYTES, router};
-use jobwatch::startup::app_state;
+use jobwatch::imports::ImportSettings;
+use jobwatch::objects::Objects;
+use jobwatch::startup::{AppSettings, app_state};
 use jobwatch::storage::{PgStore, PoolSettings, SqliteStore, Store};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
@@ -38,6 +40,15 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub store: Arc<dyn Store>,
     pub raw: RawDb,
+    /// Where the app keeps files: a fresh directory per test unless a test brings its own store.
+    pub objects: Objects,
+    pub objects_dir: Option<PathBuf>,
+}
+
+/// The settings tests run the API with: no active-list cache (tests see every change at
+/// once unless they turn it on), default import limits.
+pub fn test_settings() -> AppSettings {
+    AppSettings { token_ttl: TOKEN_TTL, active_cache: std::time::Duration::ZERO, imports: ImportSettings::default() }
 }
 
 pub struct TestResponse {
@@ -85,21 +96,43 @@ impl TestApp {
     async fn build(store: Arc<dyn Store>, raw: RawDb) -> TestApp {
         store.migrate_up().await.expect("migrations");
         let clock = Arc::new(ManualClock::new(start_time()));
-        // The active-list cache is off: tests see every change at once unless they turn it on.
-        let state = app_state(store.clone(), clock.clone(), TOKEN_TTL, std::time::Duration::ZERO).unwrap();
+        let dir = std::env::temp_dir().join(format!("jobwatch-objects-{}", Uuid::new_v4().simple()));
+        let objects = Objects::local(&dir).expect("object directory");
+        let state = app_state(store.clone(), clock.clone(), objects.clone(), test_settings()).unwrap();
         let router = router(state.clone(), DEFAULT_MAX_BODY_BYTES);
-        TestApp { router, state, clock, store, raw }
+        TestApp { router, state, clock, store, raw, objects, objects_dir: Some(dir) }
     }
 
-    /// Another node's view of the same database and clock, with the active-list cache on as
-    /// `serve` runs by default. Only the original is cleaned up.
-    pub fn node_with_active_cache(&self, ttl: std::time::Duration) -> TestApp {
-        let state = app_state(self.store.clone(), self.clock.clone(), TOKEN_TTL, ttl).unwrap();
+    /// Another node's view of the same database, clock and files, with its own settings.
+    /// Only the original is cleaned up.
+    pub fn node(&self, settings: AppSettings) -> TestApp {
+        TestApp { objects_dir: self.objects_dir.clone(), ..self.node_with_objects(self.objects.clone(), settings) }
+    }
+
+    /// As [`TestApp::node`], keeping files in `objects`.
+    pub fn node_with_objects(&self, objects: Objects, settings: AppSettings) -> TestApp {
+        let state = app_state(self.store.clone(), self.clock.clone(), objects.clone(), settings).unwrap();
         let router = router(state.clone(), DEFAULT_MAX_BODY_BYTES);
-        TestApp { router, state, clock: self.clock.clone(), store: self.store.clone(), raw: self.raw.clone() }
+        TestApp {
+            router,
+            state,
+            clock: self.clock.clone(),
+            store: self.store.clone(),
+            raw: self.raw.clone(),
+            objects,
+            objects_dir: None,
+        }
+    }
+
+    /// Another node with the active-list cache on, as `serve` runs by default.
+    pub fn node_with_active_cache(&self, ttl: std::time::Duration) -> TestApp {
+        self.node(AppSettings { active_cache: ttl, ..test_settings() })
     }
 
     pub async fn cleanup(self) {
+        if let Some(dir) = &self.objects_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         match self.raw {
             RawDb::Sqlite { pool, path } => {
                 pool.close().await;
@@ -274,6 +307,12 @@ pub fn fast_worker_settings() -> jobwatch::worker::WorkerSettings {
 }
 
 impl TestWorker {
+    pub fn spawn(worker: jobwatch::worker::Worker) -> TestWorker {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let token = shutdown.clone();
+        TestWorker { shutdown, task: tokio::spawn(async move { worker.run(token).await }) }
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.expect("worker task").expect("worker ran");
@@ -285,12 +324,10 @@ impl TestApp {
         let worker = jobwatch::worker::Worker::new(
             self.store.clone(),
             self.clock.clone(),
-            jobwatch::worker::Handlers::builtin(),
+            jobwatch::startup::handlers(self.store.clone(), self.objects.clone()),
             settings,
         );
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let token = shutdown.clone();
-        TestWorker { shutdown, task: tokio::spawn(async move { worker.run(token).await }) }
+        TestWorker::spawn(worker)
     }
 
     /// Poll the job until `done` holds (10 s at most).

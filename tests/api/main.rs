@@ -2,13 +2,18 @@
 //! (`<test>::sqlite`, `<test>::postgres`).
 
 mod helpers;
+mod import_helpers;
 
 mod auth;
 mod errors;
+mod exports;
+mod import_errors;
+mod imports;
 mod jobs_active;
 mod jobs_api;
 mod jobs_lifecycle;
 mod operations;
+mod s3;
 mod schedules;
 mod schema;
 mod users;

@@ -7,8 +7,10 @@ use crate::storage::StoreResult;
 use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use sqlx::Row;
 use sqlx::postgres::PgListener;
+use sqlx::types::Json;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -90,7 +92,7 @@ impl Queue for PgStore {
                order by (-priority), run_at, id \
                limit $3 \
                for update skip locked) \
-             update background_jobs j set status = 'running', started_at = $1, attempt = j.attempt + 1, progress = 0, \
+             update background_jobs j set status = 'running', started_at = $1, attempt = j.attempt + 1, \
                lease_expires_at = $4, locked_by = $5, cancel_requested_at = null \
              from due where j.id = due.id \
              returning j.*",
@@ -132,6 +134,37 @@ impl Queue for PgStore {
             now,
         )
         .await
+    }
+
+    async fn transfer_job(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        from: &str,
+        to: &str,
+        lease_until: DateTime<Utc>,
+        progress: i32,
+        metadata: &Value,
+    ) -> StoreResult<Option<Job>> {
+        let sql = concat!(
+            "update background_jobs set locked_by = $4, lease_expires_at = $5, progress = greatest(progress, $6), \
+               metadata = metadata || $7::jsonb \
+             where id = $1 and attempt = $2 and status = 'running' and locked_by = $3 \
+               and cancel_requested_at is null \
+             returning ",
+            job_columns!()
+        );
+        let row = sqlx::query(sql)
+            .bind(id)
+            .bind(attempt)
+            .bind(from)
+            .bind(to)
+            .bind(lease_until)
+            .bind(progress)
+            .bind(Json(metadata))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
     }
 
     async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>> {
@@ -184,6 +217,8 @@ impl Queue for PgStore {
                error_message = case when j.cancel_requested_at is null then $3 else j.error_message end, \
                completed_at = case when j.cancel_requested_at is null and j.retry_count < j.max_retries \
                                    then null else $1 end, \
+               progress = case when j.cancel_requested_at is null and j.retry_count < j.max_retries \
+                               then 0 else j.progress end, \
                run_at = $1, lease_expires_at = null, locked_by = null, cancel_requested_at = null \
              from expired where j.id = expired.id",
         )

@@ -58,7 +58,7 @@ impl Queue for SqliteStore {
         }
         let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
         let rows = sqlx::query(concat!(
-            "update background_jobs set status = 'running', started_at = ?1, attempt = attempt + 1, progress = 0, \
+            "update background_jobs set status = 'running', started_at = ?1, attempt = attempt + 1, \
                lease_expires_at = ?4, locked_by = ?5, cancel_requested_at = null \
              where id in ( \
                select id from background_jobs indexed by background_jobs_claim_idx \
@@ -106,6 +106,37 @@ impl Queue for SqliteStore {
         .await
     }
 
+    async fn transfer_job(
+        &self,
+        id: Uuid,
+        attempt: i32,
+        from: &str,
+        to: &str,
+        lease_until: DateTime<Utc>,
+        progress: i32,
+        metadata: &serde_json::Value,
+    ) -> StoreResult<Option<Job>> {
+        let sql = concat!(
+            "update background_jobs set locked_by = ?4, lease_expires_at = ?5, progress = max(progress, ?6), \
+               metadata = json_patch(metadata, ?7) \
+             where id = ?1 and attempt = ?2 and status = 'running' and locked_by = ?3 \
+               and cancel_requested_at is null \
+             returning ",
+            job_columns!()
+        );
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .bind(attempt)
+            .bind(from)
+            .bind(to)
+            .bind(time_text(lease_until))
+            .bind(progress)
+            .bind(metadata.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
     async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>> {
         if beats.is_empty() {
             return Ok(Vec::new());
@@ -147,6 +178,8 @@ impl Queue for SqliteStore {
                error_message = case when cancel_requested_at is null then ?3 else error_message end, \
                completed_at = case when cancel_requested_at is null and retry_count < max_retries \
                                    then null else ?1 end, \
+               progress = case when cancel_requested_at is null and retry_count < max_retries \
+                               then 0 else progress end, \
                run_at = ?1, lease_expires_at = null, locked_by = null, cancel_requested_at = null \
              where id in ( \
                select id from background_jobs where status = 'running' and lease_expires_at < ?1 \

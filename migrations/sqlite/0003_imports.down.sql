@@ -1,0 +1,14 @@
+create index datasets_created_by_idx on datasets (created_by);
+drop index datasets_owner_id_idx;
+drop index datasets_supplier_sha256_key;
+alter table datasets drop column import_job_id;
+alter table datasets drop column rows_key;
+alter table datasets drop column preview;
+alter table datasets drop column columns;
+alter table datasets drop column row_count;
+alter table datasets drop column sha256;
+alter table datasets drop column size_bytes;
+alter table datasets drop column format;
+alter table datasets drop column original_filename;
+alter table datasets drop column supplier_id;
+drop table suppliers;

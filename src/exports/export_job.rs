@@ -1,0 +1,131 @@
+//! The worker's half of an export: stream the dataset's rows into the requested format in
+//! object storage. Progress follows rows written.
+
+use super::ExportFormat;
+use super::writers::{self, WriteError};
+use crate::imports::Dataset;
+use crate::objects::{Objects, blocking, export_key};
+use crate::storage::Store;
+use crate::worker::{HandlerError, JobContext, JobHandler};
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Progress when every row is written; the worker records 100 % once the file is stored.
+const WRITTEN: i64 = 99;
+
+#[derive(Debug, Deserialize)]
+struct Request {
+    dataset_id: Uuid,
+    format: ExportFormat,
+}
+
+pub struct ExportHandler {
+    store: Arc<dyn Store>,
+    objects: Objects,
+}
+
+impl ExportHandler {
+    pub fn new(store: Arc<dyn Store>, objects: Objects) -> Self {
+        Self { store, objects }
+    }
+}
+
+fn retryable(e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::Retryable(e.to_string())
+}
+
+#[async_trait]
+impl JobHandler for ExportHandler {
+    async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError> {
+        let job = ctx.job();
+        let request: Request = serde_json::from_value(job.metadata.clone()).map_err(|e| {
+            HandlerError::Permanent(format!(
+                "metadata must be {{\"dataset_id\": UUID, \"format\": \"csv\" | \"xlsx\" | \"jsonl\"}}: {e}"
+            ))
+        })?;
+        // Only the owner's datasets: an export job made through POST /jobs is checked here.
+        let dataset = match self.store.find_dataset(request.dataset_id).await.map_err(retryable)? {
+            Some(d) if d.created_by.is_some() && d.created_by == job.created_by && d.rows_key.is_some() => d,
+            _ => return Err(HandlerError::Permanent(format!("dataset {} not found", request.dataset_id))),
+        };
+        let key = export_key(job.id, request.format.as_str());
+        match request.format {
+            ExportFormat::Csv => self.copy_rows(ctx, &dataset, &key).await,
+            format => self.convert(ctx, &dataset, format, &key).await,
+        }
+    }
+}
+
+impl ExportHandler {
+    /// CSV is the form rows are kept in: a byte copy, progress by bytes.
+    async fn copy_rows(&self, ctx: &JobContext, dataset: &Dataset, key: &str) -> Result<(), HandlerError> {
+        let rows = dataset.rows_key.as_deref().unwrap_or_default();
+        let (size, mut body) = self.objects.stream(rows).await.map_err(retryable)?;
+        let mut writer = self.objects.writer(key);
+        while let Some(chunk) = body.next().await {
+            let step = match chunk {
+                Ok(bytes) if !ctx.is_cancelled() => writer.put(bytes).await.map_err(retryable),
+                Ok(_) => Err(HandlerError::Retryable("stopped".into())),
+                Err(e) => Err(retryable(e)),
+            };
+            if let Err(e) = step {
+                writer.abort().await;
+                return Err(e);
+            }
+            ctx.progress((writer.written() * WRITTEN as u64 / size.max(1)) as i64);
+        }
+        writer.finish().await.map_err(retryable)?;
+        Ok(())
+    }
+
+    /// JSON Lines and XLSX: typed values, written on a blocking thread.
+    async fn convert(
+        &self,
+        ctx: &JobContext,
+        dataset: &Dataset,
+        format: ExportFormat,
+        key: &str,
+    ) -> Result<(), HandlerError> {
+        let rows_key = dataset.rows_key.as_deref().unwrap_or_default();
+        let input = blocking::reader(self.objects.reader(rows_key).await.map_err(retryable)?, ctx.stop_token());
+        let total = dataset.row_count.unwrap_or(0).max(1) as u64;
+        let progress = ctx.progress_reporter();
+        let columns = dataset.columns.clone();
+        let spreadsheet = match format {
+            ExportFormat::Xlsx => Some(tempfile::NamedTempFile::new().map_err(retryable)?),
+            _ => None,
+        };
+        let out = blocking::writer(self.objects.writer(key));
+        let (result, out, spreadsheet) = tokio::task::spawn_blocking(move || {
+            let mut out = out;
+            let path = spreadsheet.as_ref().map(|f| f.path());
+            let mut report = |done: u64| progress.report((done * WRITTEN as u64 / total) as i64);
+            let result = writers::write_rows(format, &columns, input, &mut out, path, &mut report);
+            (result, out, spreadsheet)
+        })
+        .await
+        .map_err(retryable)?;
+        let writer = out.into_inner();
+        let failed = |e: WriteError| match e {
+            WriteError::Rows(ref rows) if !rows.is_io_error() => {
+                HandlerError::Permanent(format!("the dataset's stored rows are unreadable: {e}"))
+            }
+            other => retryable(other),
+        };
+        match (result, spreadsheet) {
+            (Ok(_), None) => writer.finish().await.map(|_| ()).map_err(retryable),
+            (Ok(_), Some(file)) => {
+                // The spreadsheet was built in a local file; nothing went through `writer`.
+                writer.abort().await;
+                self.objects.upload(file.path(), key).await.map(|_| ()).map_err(retryable)
+            }
+            (Err(e), _) => {
+                writer.abort().await;
+                Err(if ctx.is_cancelled() { retryable(e) } else { failed(e) })
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Parsing uploaded files (CSV, TSV, JSON Lines, JSON arrays, XLSX) into normalized CSV rows with typed columns.
+//!
+//! Everything here is synchronous and streaming: memory stays flat whatever the file's size. Each format
+//! only turns its input into rows; header checks, type inference, the preview and the CSV output live
+//! in one place (`sink.rs`), so every format behaves the same past its own syntax.
+
+mod delimited;
+mod format;
+mod infer;
+mod input;
+mod json;
+mod sink;
+mod xlsx;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::rc::Rc;
+
+pub use format::FileFormat;
+pub use infer::ColumnType;
+
+/// How many data rows `Parsed::preview` holds at most.
+pub const PREVIEW_ROWS: usize = 50;
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+}
+
+/// What a fully parsed file is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parsed {
+    pub columns: Vec<Column>,
+    pub row_count: u64,
+    /// The first `PREVIEW_ROWS` data rows, exactly as written to the output.
+    pub preview: Vec<Vec<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// The file's fault. The message is for a person: it names the line (1-based, as in a text editor;
+    /// for XLSX the cell, e.g. "cell C7") and what was expected.
+    #[error("{0}")]
+    Invalid(String),
+    /// Reading the input or writing the output failed (storage trouble, not the file's fault).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+fn invalid(message: impl Into<String>) -> ParseError {
+    ParseError::Invalid(message.into())
+}
+
+/// Guards against XLSX files that unpack to far more than they weigh (zip bombs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes: the sum of the zip entries' uncompressed sizes.
+    pub xlsx_max_unpacked: u64,
+    /// Uncompressed / compressed size of one entry (entries under 1 MiB are not checked).
+    pub xlsx_max_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { xlsx_max_unpacked: 2 << 30, xlsx_max_ratio: 100 }
+    }
+}
+
+/// Parses a streamed CSV, TSV, JSON Lines or JSON-array file.
+///
+/// `total` is the input's size in bytes (for progress); `progress` gets the fraction of the input
+/// consumed, at most about every 1 MiB, and 1.0 once at the end. The rows go to `rows_out` as CSV
+/// (csv crate defaults): a header line with the column names, then one line per data row; it is
+/// flushed before `Ok` is returned. XLSX needs seeking: use [`parse_xlsx`].
+pub fn parse_stream(
+    format: FileFormat,
+    input: impl Read,
+    total: u64,
+    rows_out: impl Write,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Parsed, ParseError> {
+    let meter = Rc::new(input::Meter::default());
+    let parsed = {
+        let input = input::Metered::new(input, total, &mut *progress, Rc::clone(&meter));
+        match format {
+            FileFormat::Csv => delimited::parse(input, None, &meter, rows_out),
+            FileFormat::Tsv => delimited::parse(input, Some(b'\t'), &meter, rows_out),
+            FileFormat::Jsonl => json::parse_lines(input, &meter, rows_out),
+            FileFormat::Json => json::parse_array(input, &meter, rows_out),
+            FileFormat::Xlsx => Err(invalid("an XLSX file cannot be read as a stream; it is parsed from a local file")),
+        }
+    }?;
+    progress(1.0);
+    Ok(parsed)
+}
+
+/// Parses the first worksheet of the XLSX file at `path`.
+///
+/// Progress is rows read against the sheet's declared dimension. The output is as for [`parse_stream`].
+pub fn parse_xlsx(
+    path: &Path,
+    limits: &Limits,
+    rows_out: impl Write,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Parsed, ParseError> {
+    let parsed = xlsx::parse(path, limits, rows_out, &mut *progress)?;
+    progress(1.0);
+    Ok(parsed)
+}

@@ -1,0 +1,127 @@
+//! Where every format's rows go: header names checked once, each row fed to type inference, kept for
+//! the preview while it is short, and written out as normalized CSV.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use csv::ByteRecord;
+
+use super::infer::Inference;
+use super::{Column, PREVIEW_ROWS, ParseError, Parsed};
+
+/// Column names as the file gives them: trimmed, blanks named `column_N`, duplicates refused.
+/// The error is a message without its place, which each format words differently (line, row).
+pub(crate) fn column_names(raw: impl IntoIterator<Item = String>) -> Result<Vec<String>, String> {
+    let names: Vec<String> = raw
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let trimmed = name.trim();
+            if trimmed.is_empty() {
+                format!("column_{}", i + 1)
+            } else if trimmed.len() == name.len() {
+                name
+            } else {
+                trimmed.to_owned()
+            }
+        })
+        .collect();
+    let mut first_seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        if let Some(first) = first_seen.insert(name, i) {
+            return Err(format!("column \"{name}\" appears twice (columns {} and {})", first + 1, i + 1));
+        }
+    }
+    Ok(names)
+}
+
+pub(crate) struct RowSink<W: Write> {
+    out: csv::Writer<W>,
+    names: Vec<String>,
+    inference: Vec<Inference>,
+    row_count: u64,
+    preview: Vec<Vec<String>>,
+}
+
+impl<W: Write> RowSink<W> {
+    /// Starts the output with the header line; `names` come from [`column_names`].
+    pub(crate) fn new(names: Vec<String>, out: W) -> Result<Self, ParseError> {
+        // a larger buffer than the default 8 KiB: fewer, bigger writes to storage
+        let mut out = csv::WriterBuilder::new().buffer_capacity(64 << 10).from_writer(out);
+        out.write_record(&names).map_err(write_error)?;
+        Ok(RowSink {
+            out,
+            inference: vec![Inference::default(); names.len()],
+            names,
+            row_count: 0,
+            preview: Vec::new(),
+        })
+    }
+
+    pub(crate) fn width(&self) -> usize {
+        self.names.len()
+    }
+
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// One data row of exactly `width()` fields, already checked to be UTF-8 by its format.
+    pub(crate) fn push(&mut self, row: &ByteRecord) -> Result<(), ParseError> {
+        debug_assert_eq!(row.len(), self.width());
+        for (inference, value) in self.inference.iter_mut().zip(row) {
+            inference.observe(value);
+        }
+        self.out.write_byte_record(row).map_err(write_error)?;
+        if self.preview.len() < PREVIEW_ROWS {
+            self.preview.push(row.iter().map(|value| String::from_utf8_lossy(value).into_owned()).collect());
+        }
+        self.row_count += 1;
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self) -> Result<Parsed, ParseError> {
+        self.out.flush()?;
+        let columns = self
+            .names
+            .into_iter()
+            .zip(&self.inference)
+            .map(|(name, inference)| Column { name, column_type: inference.column_type() })
+            .collect();
+        Ok(Parsed { columns, row_count: self.row_count, preview: self.preview })
+    }
+}
+
+/// Writing can only fail in the underlying writer: storage trouble.
+fn write_error(error: csv::Error) -> ParseError {
+    match error.into_kind() {
+        csv::ErrorKind::Io(error) => ParseError::Io(error),
+        other => ParseError::Io(io::Error::other(format!("writing CSV: {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_names;
+
+    fn names(raw: &[&str]) -> Result<Vec<String>, String> {
+        column_names(raw.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn names_are_trimmed_and_blanks_are_numbered() {
+        assert_eq!(names(&[" id ", "", "price", "  "]).expect("valid"), ["id", "column_2", "price", "column_4"]);
+    }
+
+    #[test]
+    fn duplicate_names_are_refused_with_both_positions() {
+        let error = names(&["id", "price", "a", "b", " price"]).expect_err("duplicate");
+        assert_eq!(error, "column \"price\" appears twice (columns 2 and 5)");
+    }
+
+    #[test]
+    fn a_blank_name_clashing_with_a_generated_one_is_refused() {
+        let error = names(&["column_2", ""]).expect_err("duplicate");
+        assert_eq!(error, "column \"column_2\" appears twice (columns 1 and 2)");
+    }
+}

@@ -1,0 +1,183 @@
+//! CSV and TSV.
+
+use std::io::{self, Read, Write};
+
+use super::{parse, refusal, rows, try_parse};
+use crate::imports::parse::{ColumnType, FileFormat, PREVIEW_ROWS, ParseError, parse_stream};
+
+#[test]
+fn each_delimiter_is_sniffed() {
+    for delimiter in [",", ";", "\t", "|"] {
+        let input = ["id", "name", "price"].join(delimiter) + "\n" + &["1", "ann", "2.50"].join(delimiter) + "\n";
+        let output = parse(FileFormat::Csv, &input);
+        assert_eq!(output.csv, "id,name,price\n1,ann,2.50\n", "delimiter {delimiter:?}");
+    }
+}
+
+#[test]
+fn quoted_fields_keep_delimiters_line_breaks_and_doubled_quotes() {
+    let output = parse(FileFormat::Csv, "a;b\n\"x;y\";\"line 1\nline 2\"\n\"say \"\"hi\"\"\";2\n");
+    assert_eq!(output.parsed.preview, rows(&[&["x;y", "line 1\nline 2"], &["say \"hi\"", "2"]]));
+    let (_, back) = output.read_back();
+    assert_eq!(back, output.parsed.preview);
+}
+
+#[test]
+fn a_bom_and_leading_blank_lines_are_dropped_but_lines_are_counted() {
+    let message = refusal(FileFormat::Csv, "\u{feff}\n  \nid,name\n1,ann\n2\n".as_bytes());
+    assert_eq!(message, "line 5: 1 field, expected 2 (as in the header)");
+    let output = parse(FileFormat::Csv, "\u{feff}id,name\n1,ann\n");
+    assert_eq!(output.parsed.columns[0].name, "id");
+}
+
+#[test]
+fn tsv_splits_on_tabs_only() {
+    let output = parse(FileFormat::Tsv, "name\tnote\nann\ta, b; c|d\n");
+    assert_eq!(output.parsed.preview, rows(&[&["ann", "a, b; c|d"]]));
+    assert_eq!(output.csv, "name,note\nann,\"a, b; c|d\"\n");
+}
+
+#[test]
+fn blank_lines_between_rows_are_skipped() {
+    let output = parse(FileFormat::Csv, "a,b\n\n1,2\n   \n\r\n3,4\n\n");
+    assert_eq!(output.parsed.row_count, 2);
+    assert_eq!(output.csv, "a,b\n1,2\n3,4\n");
+}
+
+#[test]
+fn a_header_without_rows_is_a_dataset_of_zero_rows() {
+    let output = parse(FileFormat::Csv, "id,name\n");
+    assert_eq!(output.parsed.row_count, 0);
+    assert_eq!(output.types(), [("id", ColumnType::Text), ("name", ColumnType::Text)]);
+    assert_eq!(output.csv, "id,name\n");
+}
+
+#[test]
+fn nothing_or_only_whitespace_is_an_empty_file() {
+    for input in ["", "\n\n", "  \t \r\n  ", "\u{feff}", "\u{feff} \n"] {
+        assert_eq!(refusal(FileFormat::Csv, input.as_bytes()), "the file is empty", "{input:?}");
+        assert_eq!(refusal(FileFormat::Tsv, input.as_bytes()), "the file is empty", "{input:?}");
+    }
+}
+
+#[test]
+fn ragged_rows_name_the_line_where_the_row_starts() {
+    let message = refusal(FileFormat::Csv, b"a,b,c\n1,\"two\nlines\",3\n4,5\n");
+    assert_eq!(message, "line 4: 2 fields, expected 3 (as in the header)");
+    let message = refusal(FileFormat::Csv, b"a,b\n1,2,3,4,5\n");
+    assert_eq!(message, "line 2: 5 fields, expected 2 (as in the header)");
+}
+
+#[test]
+fn invalid_utf8_names_line_and_column() {
+    let message = refusal(FileFormat::Csv, b"id,name\n1,ok\n2,caf\xe9\n");
+    assert_eq!(message, "line 3, column \"name\": not valid UTF-8 — save the file as UTF-8");
+    let message = refusal(FileFormat::Csv, b"id,n\xe4me\n1,2\n");
+    assert_eq!(message, "line 1, column 2: not valid UTF-8 — save the file as UTF-8");
+}
+
+#[test]
+fn header_names_are_trimmed_numbered_and_unique() {
+    let output = parse(FileFormat::Csv, " id ,,price\n1,2,3\n");
+    let names: Vec<&str> = output.types().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["id", "column_2", "price"]);
+    let message = refusal(FileFormat::Csv, b"id,price,a,b,price\n");
+    assert_eq!(message, "line 1: column \"price\" appears twice (columns 2 and 5)");
+}
+
+#[test]
+fn column_types_are_inferred() {
+    let output = parse(
+        FileFormat::Csv,
+        "n,x,ok,day,name,blank\n1,1.5,yes,2024-01-02,ann,\n-2,3,No,2024-01-03T10:00,bob,\n,,,,,\n",
+    );
+    assert_eq!(
+        output.types(),
+        [
+            ("n", ColumnType::Integer),
+            ("x", ColumnType::Decimal),
+            ("ok", ColumnType::Boolean),
+            ("day", ColumnType::Date),
+            ("name", ColumnType::Text),
+            ("blank", ColumnType::Text),
+        ]
+    );
+}
+
+#[test]
+fn output_reads_back_to_the_same_values() {
+    let input = "text,n\n\"a,b\",1\n\"quote \"\"q\"\"\",2\n\"multi\nline\",3\n ,4\n";
+    let output = parse(FileFormat::Csv, input);
+    let (header, back) = output.read_back();
+    assert_eq!(header, ["text", "n"]);
+    assert_eq!(back, rows(&[&["a,b", "1"], &["quote \"q\"", "2"], &["multi\nline", "3"], &[" ", "4"]]));
+    assert_eq!(back, output.parsed.preview);
+}
+
+#[test]
+fn a_single_empty_column_survives_the_round_trip() {
+    let output = parse(FileFormat::Csv, "only\n\"\"\nx\n");
+    assert_eq!(output.parsed.row_count, 2);
+    assert_eq!(output.read_back().1, rows(&[&[""], &["x"]]));
+}
+
+#[test]
+fn the_preview_holds_the_first_rows_only() {
+    let input: String = std::iter::once("n\n".to_string()).chain((0..120).map(|i| format!("{i}\n"))).collect();
+    let output = parse(FileFormat::Csv, &input);
+    assert_eq!(output.parsed.row_count, 120);
+    assert_eq!(output.parsed.preview.len(), PREVIEW_ROWS);
+    assert_eq!(output.parsed.preview[49], ["49"]);
+}
+
+#[test]
+fn progress_rises_to_one() {
+    let mut input = String::from("id,text\n");
+    while input.len() < 3 << 20 {
+        input.push_str("12345,some text to fill the file\n");
+    }
+    let output = parse(FileFormat::Csv, &input);
+    assert!(output.progress.len() >= 3, "{:?}", output.progress);
+    assert!(output.progress.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(output.progress.last(), Some(&1.0));
+    assert_eq!(output.progress.iter().filter(|&&f| f == 1.0).count(), 1);
+}
+
+#[test]
+fn an_unclosed_quote_stops_at_the_record_size_limit() {
+    let mut input = b"a,b\n1,\"never closed".to_vec();
+    input.resize(17 << 20, b'x');
+    let message = refusal(FileFormat::Csv, &input);
+    assert!(message.starts_with("line 2: one row is longer than 16 MiB"), "{message}");
+}
+
+struct Failing;
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::other("disk gone"))
+    }
+}
+
+impl Write for Failing {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::other("disk full"))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn storage_failures_are_io_errors_not_the_files_fault() {
+    let result = parse_stream(FileFormat::Csv, Failing, 10, Vec::new(), &mut |_| {});
+    assert!(matches!(result, Err(ParseError::Io(_))), "{result:?}");
+    let result = parse_stream(FileFormat::Csv, &b"a\n1\n"[..], 4, Failing, &mut |_| {});
+    assert!(matches!(result, Err(ParseError::Io(_))), "{result:?}");
+}
+
+#[test]
+fn xlsx_is_not_parsed_as_a_stream() {
+    assert!(matches!(try_parse(FileFormat::Xlsx, b"PK"), Err(ParseError::Invalid(_))));
+}

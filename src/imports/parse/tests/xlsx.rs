@@ -1,0 +1,168 @@
+//! XLSX, with workbooks written by rust_xlsxwriter into temporary files.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, Worksheet};
+
+use super::{read_back, rows};
+use crate::imports::parse::{ColumnType, Limits, ParseError, Parsed, parse_xlsx};
+
+/// A file under the temp directory, removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str, bytes: &[u8]) -> Self {
+        let path = std::env::temp_dir().join(format!("jobwatch-parse-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).expect("temp file written");
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn workbook(name: &str, fill: impl FnOnce(&mut Worksheet) -> Result<(), rust_xlsxwriter::XlsxError>) -> TempFile {
+    let mut book = Workbook::new();
+    fill(book.add_worksheet()).expect("cells written");
+    TempFile::new(name, &book.save_to_buffer().expect("workbook saved"))
+}
+
+fn try_parse(file: &TempFile, limits: &Limits) -> Result<(Parsed, String), ParseError> {
+    let mut csv = Vec::new();
+    let mut progress = Vec::new();
+    let parsed = parse_xlsx(&file.0, limits, &mut csv, &mut |f| progress.push(f))?;
+    assert_eq!(progress.last(), Some(&1.0));
+    Ok((parsed, String::from_utf8(csv).expect("UTF-8")))
+}
+
+fn refusal(file: &TempFile, limits: &Limits) -> String {
+    match try_parse(file, limits) {
+        Err(ParseError::Invalid(message)) => message,
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn cells_become_text_and_types_are_inferred() {
+    let file = workbook("values.xlsx", |sheet| {
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        let stamp = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+        for (col, name) in ["name", "count", "price", "ok", "day", "at"].into_iter().enumerate() {
+            sheet.write_string(0, col as u16, name)?;
+        }
+        sheet.write_string(1, 0, "ann")?;
+        sheet.write_number(1, 1, 3.0)?;
+        sheet.write_number(1, 2, 2.25)?;
+        sheet.write_boolean(1, 3, true)?;
+        sheet.write_datetime_with_format(1, 4, &ExcelDateTime::from_ymd(2024, 2, 29)?, &date)?;
+        let at = ExcelDateTime::from_ymd(2024, 1, 15)?.and_hms(10, 30, 5)?;
+        sheet.write_datetime_with_format(1, 5, &at, &stamp)?;
+        sheet.write_string(2, 0, "bob, jr")?;
+        sheet.write_number(2, 1, -7.0)?;
+        sheet.write_number(2, 2, 0.1)?;
+        sheet.write_boolean(2, 3, false)?;
+        let midnight = ExcelDateTime::from_ymd(2024, 3, 1)?;
+        sheet.write_datetime_with_format(2, 5, &midnight, &stamp)?;
+        Ok(())
+    });
+    let (parsed, csv) = try_parse(&file, &Limits::default()).expect("parses");
+    let expected = rows(&[
+        &["ann", "3", "2.25", "true", "2024-02-29", "2024-01-15T10:30:05"],
+        &["bob, jr", "-7", "0.1", "false", "", "2024-03-01"],
+    ]);
+    assert_eq!(parsed.preview, expected);
+    assert_eq!(read_back(&csv).1, expected);
+    let types: Vec<ColumnType> = parsed.columns.iter().map(|c| c.column_type).collect();
+    use ColumnType::*;
+    assert_eq!(types, [Text, Integer, Decimal, Boolean, Date, Date]);
+}
+
+#[test]
+fn short_rows_are_padded_and_empty_rows_skipped() {
+    let file = workbook("padding.xlsx", |sheet| {
+        sheet.write_string(1, 0, "a")?;
+        sheet.write_string(1, 2, "c")?;
+        sheet.write_string(2, 0, "1")?;
+        sheet.write_string(4, 1, "2")?;
+        sheet.write_blank(5, 2, &Format::new().set_bold())?;
+        Ok(())
+    });
+    let (parsed, csv) = try_parse(&file, &Limits::default()).expect("parses");
+    assert_eq!(csv, "a,column_2,c\n1,,\n,2,\n");
+    assert_eq!(parsed.row_count, 2);
+}
+
+#[test]
+fn an_error_cell_is_refused_by_its_name() {
+    let file = workbook("error.xlsx", |sheet| {
+        sheet.write_string(0, 0, "a")?;
+        sheet.write_string(0, 2, "c")?;
+        sheet.write_formula(6, 2, Formula::new("=1/0").set_result("#DIV/0!"))?;
+        Ok(())
+    });
+    assert_eq!(refusal(&file, &Limits::default()), "cell C7: the cell holds the error #DIV/0!");
+}
+
+#[test]
+fn a_value_beyond_the_header_is_refused() {
+    let file = workbook("wide.xlsx", |sheet| {
+        for col in 0..4 {
+            sheet.write_string(0, col, format!("h{col}"))?;
+        }
+        sheet.write_number(8, 5, 1.0)?;
+        Ok(())
+    });
+    assert_eq!(refusal(&file, &Limits::default()), "cell F9: a value in column F, but the header has only 4 columns");
+}
+
+#[test]
+fn duplicate_header_names_are_refused_with_the_row() {
+    let file = workbook("dup.xlsx", |sheet| {
+        sheet.write_string(2, 0, "x")?;
+        sheet.write_string(2, 1, "x ")?;
+        Ok(())
+    });
+    assert_eq!(refusal(&file, &Limits::default()), "row 3: column \"x\" appears twice (columns 1 and 2)");
+}
+
+#[test]
+fn a_sheet_without_values_is_an_empty_file() {
+    let file = workbook("empty.xlsx", |_| Ok(()));
+    assert_eq!(refusal(&file, &Limits::default()), "the file is empty");
+}
+
+#[test]
+fn a_file_that_is_not_a_zip_is_unreadable() {
+    let file = TempFile::new("garbage.xlsx", b"name,price\n1,2\n");
+    let message = refusal(&file, &Limits::default());
+    assert!(message.starts_with("not a readable XLSX file: "), "{message}");
+}
+
+/// A zip with one entry of zeros, which deflate shrinks about a thousandfold.
+fn zeros_zip(name: &str, size: usize) -> TempFile {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("xl/worksheets/sheet1.xml", options).expect("entry started");
+    zip.write_all(&vec![0u8; size]).expect("entry written");
+    TempFile::new(name, &zip.finish().expect("zip finished").into_inner())
+}
+
+#[test]
+fn a_highly_compressed_entry_is_refused_as_a_possible_zip_bomb() {
+    let file = zeros_zip("bomb.xlsx", 8 << 20);
+    let message = refusal(&file, &Limits::default());
+    assert!(message.contains("unpacks from") && message.contains("to 8.0 MiB"), "{message}");
+    assert!(message.ends_with("it may be a zip bomb or damaged"), "{message}");
+}
+
+#[test]
+fn a_file_unpacking_past_the_limit_is_refused() {
+    let file = workbook("big.xlsx", |sheet| sheet.write_string(0, 0, "a").map(|_| ()));
+    let limits = Limits { xlsx_max_unpacked: 1024, ..Limits::default() };
+    let message = refusal(&file, &limits);
+    assert!(message.contains("more than the 1.0 KiB allowed — it may be a zip bomb or damaged"), "{message}");
+}

@@ -1,0 +1,231 @@
+//! `/api/v2/imports/…`: suppliers, datasets, and the file upload.
+
+use super::model::{Dataset, Supplier};
+use super::parse::{Column, FileFormat};
+use super::service::MAX_PAGE;
+use super::upload::Incoming;
+use crate::auth::CurrentUser;
+use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
+use crate::jobs::routes::JobResponse;
+use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Multipart, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SupplierResponse {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Supplier> for SupplierResponse {
+    fn from(s: Supplier) -> Self {
+        Self { id: s.id, name: s.name, created_at: s.created_at }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSupplierRequest {
+    pub name: String,
+}
+
+/// A dataset; `preview` only when one dataset is asked for.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetResponse {
+    pub id: Uuid,
+    pub name: String,
+    pub supplier_id: Option<Uuid>,
+    pub original_filename: Option<String>,
+    #[schema(value_type = Option<String>, example = "csv")]
+    pub format: Option<FileFormat>,
+    pub size_bytes: Option<i64>,
+    /// Hex SHA-256 of the file as uploaded.
+    pub sha256: Option<String>,
+    pub row_count: Option<i64>,
+    /// In file order, each with its inferred type: integer, decimal, boolean, date or text.
+    #[schema(value_type = Vec<Object>)]
+    pub columns: Vec<Column>,
+    /// The first rows, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<Vec<Vec<String>>>,
+    pub import_job_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl DatasetResponse {
+    fn new(d: Dataset, with_preview: bool) -> Self {
+        Self {
+            id: d.id,
+            name: d.name,
+            supplier_id: d.supplier_id,
+            original_filename: d.original_filename,
+            format: d.format,
+            size_bytes: d.size_bytes,
+            sha256: d.sha256,
+            row_count: d.row_count,
+            columns: d.columns,
+            preview: with_preview.then_some(d.preview),
+            import_job_id: d.import_job_id,
+            created_at: d.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DatasetPage {
+    pub items: Vec<DatasetResponse>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// Datasets older than this one (the previous page's `next_before`).
+    pub before: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// The supplier, when not sent as a form field before `file`.
+    pub supplier_id: Option<Uuid>,
+}
+
+#[utoipa::path(
+    post, path = "/api/v2/imports/suppliers", tag = "imports",
+    request_body = CreateSupplierRequest,
+    responses(
+        (status = 201, description = "Supplier created", body = SupplierResponse),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 409, description = "You already have a supplier of that name", body = ErrorBody),
+        (status = 422, description = "Invalid name", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_supplier(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    JsonBody(req): JsonBody<CreateSupplierRequest>,
+) -> Result<(StatusCode, Json<SupplierResponse>), ApiError> {
+    let supplier = state.imports.create_supplier(&caller.user, &req.name).await?;
+    Ok((StatusCode::CREATED, Json(supplier.into())))
+}
+
+#[utoipa::path(
+    get, path = "/api/v2/imports/suppliers", tag = "imports",
+    responses(
+        (status = 200, description = "Your suppliers, by name", body = [SupplierResponse]),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_suppliers(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> Result<Json<Vec<SupplierResponse>>, ApiError> {
+    let suppliers = state.imports.suppliers(&caller.user).await?;
+    Ok(Json(suppliers.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(
+    get, path = "/api/v2/imports/datasets", tag = "imports",
+    params(DatasetQuery),
+    responses(
+        (status = 200, description = "Your datasets, newest first", body = DatasetPage),
+        (status = 400, description = "Bad query parameter", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_datasets(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    query: Result<Query<DatasetQuery>, QueryRejection>,
+) -> Result<Json<DatasetPage>, ApiError> {
+    let Query(q) = query?;
+    let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let datasets = state.imports.datasets(&caller.user, q.before, limit).await?;
+    let next_before = (datasets.len() == limit as usize).then(|| datasets.last().map(|d| d.id)).flatten();
+    let items = datasets.into_iter().map(|d| DatasetResponse::new(d, false)).collect();
+    Ok(Json(DatasetPage { items, next_before }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v2/imports/datasets/{dataset_id}", tag = "imports",
+    params(("dataset_id" = Uuid, Path, description = "Dataset id")),
+    responses(
+        (status = 200, description = "The dataset, with a preview of its first rows", body = DatasetResponse),
+        (status = 400, description = "dataset_id is not a UUID", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 404, description = "No such dataset, or not yours", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_dataset(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<Json<DatasetResponse>, ApiError> {
+    Ok(Json(DatasetResponse::new(state.imports.dataset(&caller.user, id).await?, true)))
+}
+
+/// Multipart: `supplier_id` (a field before `file`, or `?supplier_id=`) and `file`.
+#[utoipa::path(
+    post, path = "/api/v2/imports/files/upload", tag = "imports",
+    params(UploadQuery),
+    request_body(content_type = "multipart/form-data", description = "Fields `supplier_id`, then `file`"),
+    responses(
+        (status = 202, description = "Stored; parsing continues in a worker (or the job failed as a duplicate)", body = JobResponse),
+        (status = 400, description = "Not multipart, or the upload was interrupted", body = ErrorBody),
+        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 413, description = "Larger than the configured limit", body = ErrorBody),
+        (status = 415, description = "Unsupported file type", body = ErrorBody),
+        (status = 422, description = "Missing file or supplier, or not your supplier", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn upload_file(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    query: Result<Query<UploadQuery>, QueryRejection>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+    let Query(q) = query?;
+    let mut multipart = multipart?;
+    let expected_bytes =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let mut supplier_id = q.supplier_id;
+    while let Some(field) = multipart.next_field().await? {
+        match field.name() {
+            Some("supplier_id") => {
+                let text = field.text().await?;
+                supplier_id = Some(text.trim().parse().map_err(|_| invalid_field("supplier_id must be a UUID"))?);
+            }
+            Some("file") => {
+                let supplier_id =
+                    supplier_id.ok_or_else(|| invalid_field("send supplier_id before file (or as ?supplier_id=)"))?;
+                let filename = field.file_name().map(str::to_owned).unwrap_or_default();
+                let incoming = Incoming { supplier_id, filename: &filename, expected_bytes };
+                let job = state.imports.upload(&caller.user, incoming, field).await?;
+                return Ok((StatusCode::ACCEPTED, Json(job.into())));
+            }
+            _ => {}
+        }
+    }
+    Err(invalid_field("the form has no `file` field"))
+}
+
+fn invalid_field(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+}
