@@ -1,6 +1,9 @@
 //! `make bench-import`: upload a generated CSV of each size to a running `jobwatch serve` on
 //! PostgreSQL and time it end to end, from the first byte sent to the job `completed`.
 //!
+//! Each dataset is then exported whole (EXPORTS, default "jsonl,xlsx"), and the server's peak
+//! RSS read again.
+//!
 //! Env: BENCH_IMPORT_URL (PostgreSQL server, default the local one), SIZES_MIB (default
 //! "100,1024"), BENCH_DIR (generated files and the server's data, default /tmp/jobwatch-bench-import),
 //! JOBWATCH_BIN (the release binary).
@@ -18,7 +21,7 @@ fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
-/// A CSV of about `mib` MiB with integer, text, decimal, boolean and date columns.
+/// A CSV of just under `mib` MiB with integer, text, decimal, boolean and date columns.
 fn generate(path: &Path, mib: u64) -> std::io::Result<u64> {
     if let Ok(meta) = std::fs::metadata(path) {
         return Ok(meta.len());
@@ -47,6 +50,10 @@ fn generate(path: &Path, mib: u64) -> std::io::Result<u64> {
             rng.random_range(1..29u32),
             if rng.random_bool(0.1) { "check stock" } else { "" },
         );
+        // At most the target: 1 GiB is also the default upload limit.
+        if written + line.len() as u64 > target {
+            break;
+        }
         out.write_all(line.as_bytes())?;
         written += line.len() as u64;
     }
@@ -111,6 +118,17 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
+    }
+}
+
+/// Poll a job until it is neither pending nor running.
+async fn finished(http: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
+    loop {
+        let job = call(http, format!("{base}/api/v2/jobs/{id}"), Some(token), None).await;
+        if !["pending", "running"].contains(&job["status"].as_str().unwrap_or_default()) {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -179,22 +197,26 @@ async fn run(bin: &str, server: &str, dir: &Path, file: &Path, size: u64) -> Str
     let stored = started.elapsed();
     let job: Value = response.json().await.unwrap();
     let id = job["id"].as_str().unwrap().to_owned();
-    let job = loop {
-        let job = call(&http, format!("{}/api/v2/jobs/{id}", srv.base), Some(&token), None).await;
-        if !["pending", "running"].contains(&job["status"].as_str().unwrap_or_default()) {
-            break job;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let job = finished(&http, &srv.base, &token, &id).await;
     let total = started.elapsed();
     assert_eq!(job["status"], "completed", "{job}");
     let first_seen = watcher.await.unwrap();
     let rss = srv.peak_rss_mib();
     let dataset = job["related_dataset_id"].as_str().unwrap_or_default();
     let rows = call(&http, format!("{}/api/v2/imports/datasets/{dataset}", srv.base), Some(&token), None).await;
+    // Then the whole dataset back out, as JSON Lines and as XLSX: memory must stay flat.
+    let mut exports = Vec::new();
+    for format in env("EXPORTS", "jsonl,xlsx").split(',').filter(|f| !f.is_empty()) {
+        let began = Instant::now();
+        let request = json!({"dataset_id": dataset, "format": format});
+        let export = call(&http, format!("{}/api/v2/exports", srv.base), Some(&token), Some(request)).await;
+        let export = finished(&http, &srv.base, &token, export["id"].as_str().unwrap_or_default()).await;
+        assert_eq!(export["status"], "completed", "{export}");
+        exports.push(format!("{format} {:.1} s", began.elapsed().as_secs_f64()));
+    }
     let mb = size as f64 / 1e6;
     let line = format!(
-        "| {:.0} MiB | {} | {:.1} MB/s | {:.2} s | {:.2} s | {:.0} ms | {:.1} MiB |",
+        "| {:.0} MiB | {} | {:.1} MB/s | {:.2} s | {:.2} s | {:.0} ms | {:.1} MiB | {} | {:.1} MiB |",
         size as f64 / (1 << 20) as f64,
         rows["row_count"],
         mb / total.as_secs_f64(),
@@ -202,6 +224,8 @@ async fn run(bin: &str, server: &str, dir: &Path, file: &Path, size: u64) -> Str
         stored.as_secs_f64(),
         first_seen.as_secs_f64() * 1e3,
         rss,
+        exports.join(", "),
+        srv.peak_rss_mib(),
     );
     println!("{line}");
     line
@@ -221,8 +245,11 @@ async fn main() {
         eprintln!("{} ({size} bytes) ready in {:.1} s", file.display(), began.elapsed().as_secs_f64());
         lines.push(run(&bin, &server, &dir, &file, size).await);
     }
-    println!("\n| file | rows | end to end | total | upload answered | first in /jobs/active | server peak RSS |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "\n| file | rows | import end to end | import total | upload answered | first in /jobs/active \
+         | peak RSS after import | exports of the dataset | peak RSS after exports |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for line in lines {
         println!("{line}");
     }

@@ -90,7 +90,7 @@ impl ExportHandler {
         key: &str,
     ) -> Result<(), HandlerError> {
         let rows_key = dataset.rows_key.as_deref().unwrap_or_default();
-        let input = blocking::reader(self.objects.reader(rows_key).await.map_err(retryable)?, ctx.stop_token());
+        let input = blocking::reader(&self.objects, rows_key, ctx.stop_token()).await.map_err(retryable)?;
         let total = dataset.row_count.unwrap_or(0).max(1) as u64;
         let progress = ctx.progress_reporter();
         let columns = dataset.columns.clone();
@@ -98,34 +98,35 @@ impl ExportHandler {
             ExportFormat::Xlsx => Some(tempfile::NamedTempFile::new().map_err(retryable)?),
             _ => None,
         };
-        let out = blocking::writer(self.objects.writer(key));
-        let (result, out, spreadsheet) = tokio::task::spawn_blocking(move || {
-            let mut out = out;
+        // XLSX is assembled in a local file by the spreadsheet writer, then stored.
+        let out = match &spreadsheet {
+            None => Some(blocking::writer(&self.objects, key).map_err(retryable)?),
+            Some(_) => None,
+        };
+        let (result, spreadsheet) = tokio::task::spawn_blocking(move || {
             let path = spreadsheet.as_ref().map(|f| f.path());
             let mut report = |done: u64| progress.report((done * WRITTEN as u64 / total) as i64);
-            let result = writers::write_rows(format, &columns, input, &mut out, path, &mut report);
-            (result, out, spreadsheet)
+            let result = match out {
+                Some(mut out) => match writers::write_rows(format, &columns, input, &mut out, None, &mut report) {
+                    Ok(_) => out.finish().map_err(WriteError::Io),
+                    Err(e) => {
+                        out.abort();
+                        Err(e)
+                    }
+                },
+                None => writers::write_rows(format, &columns, input, std::io::sink(), path, &mut report).map(|_| ()),
+            };
+            (result, spreadsheet)
         })
         .await
         .map_err(retryable)?;
-        let writer = out.into_inner();
-        let failed = |e: WriteError| match e {
-            WriteError::Rows(ref rows) if !rows.is_io_error() => {
-                HandlerError::Permanent(format!("the dataset's stored rows are unreadable: {e}"))
-            }
-            other => retryable(other),
-        };
         match (result, spreadsheet) {
-            (Ok(_), None) => writer.finish().await.map(|_| ()).map_err(retryable),
-            (Ok(_), Some(file)) => {
-                // The spreadsheet was built in a local file; nothing went through `writer`.
-                writer.abort().await;
-                self.objects.upload(file.path(), key).await.map(|_| ()).map_err(retryable)
+            (Ok(()), None) => Ok(()),
+            (Ok(()), Some(file)) => self.objects.upload(file.path(), key).await.map(|_| ()).map_err(retryable),
+            (Err(WriteError::Rows(rows)), _) if !rows.is_io_error() && !ctx.is_cancelled() => {
+                Err(HandlerError::Permanent(format!("the dataset's stored rows are unreadable: {rows}")))
             }
-            (Err(e), _) => {
-                writer.abort().await;
-                Err(if ctx.is_cancelled() { retryable(e) } else { failed(e) })
-            }
+            (Err(e), _) => Err(retryable(e)),
         }
     }
 }

@@ -5,7 +5,8 @@
 use super::model::NewDataset;
 use super::parse::{self, FileFormat, Limits, ParseError, Parsed};
 use super::upload::{STORED, duplicate_message};
-use crate::objects::{Objects, blocking, raw_key, rows_key};
+use crate::objects::blocking::{self, BlockingWriter};
+use crate::objects::{Objects, raw_key, rows_key};
 use crate::storage::{Store, StoreError};
 use crate::worker::{HandlerError, JobContext, JobHandler, ProgressReporter};
 use async_trait::async_trait;
@@ -144,7 +145,7 @@ impl ImportHandler {
     ) -> Result<Parsed, Failure> {
         let stop = ctx.stop_token();
         let progress = ctx.progress_reporter();
-        let out = blocking::writer(self.objects.writer(rows));
+        let out = blocking::writer(&self.objects, rows).map_err(|e| Failure::Retry(e.to_string()))?;
         let outcome = match upload.format {
             FileFormat::Xlsx => {
                 // XLSX is a zip: it needs seeking, so it is read from a local copy.
@@ -152,39 +153,41 @@ impl ImportHandler {
                 self.objects.download(raw, local.path()).await.map_err(|e| Failure::Retry(e.to_string()))?;
                 let limits = self.limits.clone();
                 tokio::task::spawn_blocking(move || {
-                    let mut out = out;
-                    let result = parse::parse_xlsx(local.path(), &limits, &mut out, &mut scaled(&progress));
-                    (result, out)
+                    stored(out, |out| parse::parse_xlsx(local.path(), &limits, out, &mut scaled(&progress)))
                 })
                 .await
             }
             format => {
-                let input = blocking::reader(
-                    self.objects.reader(raw).await.map_err(|e| Failure::Retry(e.to_string()))?,
-                    stop.clone(),
-                );
+                let input = blocking::reader(&self.objects, raw, stop.clone())
+                    .await
+                    .map_err(|e| Failure::Retry(e.to_string()))?;
                 tokio::task::spawn_blocking(move || {
-                    let mut out = out;
-                    let result = parse::parse_stream(format, input, size, &mut out, &mut scaled(&progress));
-                    (result, out)
+                    stored(out, |out| parse::parse_stream(format, input, size, out, &mut scaled(&progress)))
                 })
                 .await
             }
         };
-        let (result, out) = outcome.map_err(|e| Failure::Retry(format!("parser stopped: {e}")))?;
-        let writer = out.into_inner();
-        match result {
-            Ok(parsed) => {
-                writer.finish().await.map_err(|e| Failure::Retry(e.to_string()))?;
-                Ok(parsed)
-            }
-            Err(e) => {
-                writer.abort().await;
-                Err(match e {
-                    ParseError::Invalid(message) if !stop.is_cancelled() => Failure::Invalid(message),
-                    other => Failure::Retry(other.to_string()),
-                })
-            }
+        match outcome.map_err(|e| Failure::Retry(format!("parser stopped: {e}")))? {
+            Ok(parsed) => Ok(parsed),
+            Err(ParseError::Invalid(message)) if !stop.is_cancelled() => Err(Failure::Invalid(message)),
+            Err(other) => Err(Failure::Retry(other.to_string())),
+        }
+    }
+}
+
+/// Run `parse` into `out`, then store the rows, or remove them if parsing failed.
+fn stored(
+    mut out: BlockingWriter,
+    parse: impl FnOnce(&mut BlockingWriter) -> Result<Parsed, ParseError>,
+) -> Result<Parsed, ParseError> {
+    match parse(&mut out) {
+        Ok(parsed) => {
+            out.finish()?;
+            Ok(parsed)
+        }
+        Err(e) => {
+            out.abort();
+            Err(e)
         }
     }
 }
