@@ -34,7 +34,7 @@ pub fn writer(objects: &Objects, key: &str) -> io::Result<BlockingWriter> {
             BlockingWriter::Local { file, staging, path }
         }
         None => BlockingWriter::Remote {
-            bridge: io::BufWriter::with_capacity(BUFFER_BYTES, SyncIoBridge::new(objects.writer(key))),
+            bridge: Box::new(io::BufWriter::with_capacity(BUFFER_BYTES, SyncIoBridge::new(objects.writer(key)))),
             runtime: tokio::runtime::Handle::current(),
         },
     })
@@ -42,7 +42,7 @@ pub fn writer(objects: &Objects, key: &str) -> io::Result<BlockingWriter> {
 
 pub enum BlockingWriter {
     Local { file: io::BufWriter<std::fs::File>, staging: PathBuf, path: PathBuf },
-    Remote { bridge: io::BufWriter<SyncIoBridge<ObjectWriter>>, runtime: tokio::runtime::Handle },
+    Remote { bridge: Box<io::BufWriter<SyncIoBridge<ObjectWriter>>>, runtime: tokio::runtime::Handle },
 }
 
 impl Write for BlockingWriter {
@@ -66,16 +66,17 @@ impl BlockingWriter {
     pub fn finish(self) -> io::Result<()> {
         match self {
             BlockingWriter::Local { file, staging, path } => {
-                let done = file.into_inner().map_err(io::IntoInnerError::into_error).and_then(|_| {
-                    std::fs::rename(&staging, &path)
-                });
+                let done = file
+                    .into_inner()
+                    .map_err(io::IntoInnerError::into_error)
+                    .and_then(|_| std::fs::rename(&staging, &path));
                 if done.is_err() {
                     let _ = std::fs::remove_file(&staging);
                 }
                 done
             }
             BlockingWriter::Remote { bridge, .. } => {
-                let mut bridge = bridge.into_inner().map_err(io::IntoInnerError::into_error)?;
+                let mut bridge = (*bridge).into_inner().map_err(io::IntoInnerError::into_error)?;
                 bridge.shutdown()
             }
         }
@@ -89,7 +90,7 @@ impl BlockingWriter {
                 let _ = std::fs::remove_file(&staging);
             }
             BlockingWriter::Remote { bridge, runtime } => {
-                let (bridge, _) = bridge.into_parts();
+                let (bridge, _) = (*bridge).into_parts();
                 runtime.block_on(bridge.into_inner().abort());
             }
         }

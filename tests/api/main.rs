@@ -8,6 +8,7 @@ mod auth;
 mod errors;
 mod exports;
 mod import_errors;
+mod import_interruptions;
 mod imports;
 mod jobs_active;
 mod jobs_api;
