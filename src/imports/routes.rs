@@ -8,7 +8,7 @@ use crate::auth::CurrentUser;
 use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
 use crate::jobs::routes::JobResponse;
 use axum::Json;
-use axum::extract::multipart::MultipartRejection;
+use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -206,10 +206,12 @@ pub async fn upload_file(
     let expected_bytes =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let mut supplier_id = q.supplier_id;
-    while let Some(field) = multipart.next_field().await? {
+    // Fields other than the file are small: read with a cap, so none can fill memory.
+    let mut other_bytes = 0;
+    while let Some(mut field) = multipart.next_field().await? {
         match field.name() {
             Some("supplier_id") => {
-                let text = field.text().await?;
+                let text = small_field(&mut field, &mut other_bytes).await?;
                 supplier_id = Some(text.trim().parse().map_err(|_| invalid_field("supplier_id must be a UUID"))?);
             }
             Some("file") => {
@@ -220,10 +222,32 @@ pub async fn upload_file(
                 let job = state.imports.upload(&caller.user, incoming, field).await?;
                 return Ok((StatusCode::ACCEPTED, Json(job.into())));
             }
-            _ => {}
+            _ => {
+                small_field(&mut field, &mut other_bytes).await?;
+            }
         }
     }
     Err(invalid_field("the form has no `file` field"))
+}
+
+/// Most bytes the form's fields other than `file` may hold together.
+const OTHER_FIELDS_BYTES: usize = 64 * 1024;
+
+/// A form field's text, counting its bytes against [`OTHER_FIELDS_BYTES`].
+async fn small_field(field: &mut Field<'_>, used: &mut usize) -> Result<String, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await? {
+        *used += chunk.len();
+        if *used > OTHER_FIELDS_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("form fields other than `file` may hold {OTHER_FIELDS_BYTES} bytes in all"),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| invalid_field("form fields must be UTF-8 text"))
 }
 
 fn invalid_field(message: &str) -> ApiError {

@@ -155,6 +155,10 @@ contract_tests! {
         let mine = app.new_supplier(&ann, "Ann's").await;
         let res = app.upload_parts(&ann, &format!("?supplier_id={mine}"), &[file_part("a.csv", "a\n1\n")]).await;
         assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+        // Fields other than the file are small; a huge one is refused, not buffered.
+        let huge = "x".repeat(100 * 1024);
+        let res = app.upload_parts(&ann, "", &[text_part("note", &huge), file_part("a.csv", "a\n1\n")]).await;
+        assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")));
         // Not multipart at all.
         let res = app.post("/api/v2/imports/files/upload", &ann, serde_json::json!({})).await;
         assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("not_multipart")));

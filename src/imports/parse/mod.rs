@@ -63,11 +63,13 @@ pub struct Limits {
     pub xlsx_max_unpacked: u64,
     /// Uncompressed / compressed size of one entry (entries under 1 MiB are not checked).
     pub xlsx_max_ratio: u64,
+    /// Bytes of the shared-strings part: the XLSX reader holds all of it in memory.
+    pub xlsx_max_shared_strings: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { xlsx_max_unpacked: 2 << 30, xlsx_max_ratio: 100 }
+        Limits { xlsx_max_unpacked: 2 << 30, xlsx_max_ratio: 100, xlsx_max_shared_strings: 64 << 20 }
     }
 }
 

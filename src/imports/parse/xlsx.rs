@@ -200,6 +200,16 @@ fn check_sizes(path: &Path, limits: &Limits) -> Result<(), ParseError> {
         let entry = zip.by_index_raw(i).map_err(|e| invalid(format!("not a readable XLSX file: {e}")))?;
         let (size, packed) = (entry.size(), entry.compressed_size());
         total = total.saturating_add(size);
+        if entry.name().is_ok_and(|n| n.eq_ignore_ascii_case("xl/sharedStrings.xml"))
+            && size > limits.xlsx_max_shared_strings
+        {
+            return Err(invalid(format!(
+                "the XLSX file is refused: its distinct texts take {}, more than the {} that can be held while \
+                 reading — save the sheet as CSV and upload that",
+                human(size),
+                human(limits.xlsx_max_shared_strings)
+            )));
+        }
         if size >= RATIO_EXEMPT_BELOW && u128::from(size) > u128::from(packed) * u128::from(limits.xlsx_max_ratio) {
             return Err(invalid(format!(
                 "the XLSX file is refused: its part {} unpacks from {} to {}, more than {} times its size — \

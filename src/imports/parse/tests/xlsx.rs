@@ -166,3 +166,13 @@ fn a_file_unpacking_past_the_limit_is_refused() {
     let message = refusal(&file, &limits);
     assert!(message.contains("more than the 1.0 KiB allowed — it may be a zip bomb or damaged"), "{message}");
 }
+
+#[test]
+fn too_many_distinct_texts_to_hold_are_refused_with_a_way_out() {
+    let file = workbook("texts.xlsx", |sheet| {
+        (0..100).try_for_each(|r| sheet.write_string(r, 0, format!("text number {r}")).map(|_| ()))
+    });
+    let limits = Limits { xlsx_max_shared_strings: 100, ..Limits::default() };
+    let message = refusal(&file, &limits);
+    assert!(message.contains("distinct texts") && message.contains("save the sheet as CSV"), "{message}");
+}
