@@ -57,6 +57,13 @@ impl JobHandler for ExportHandler {
             format => self.convert(ctx, &dataset, format, &key).await,
         }
     }
+
+    /// A pruned export's file goes with it.
+    async fn forget(&self, job: Uuid) {
+        for format in ExportFormat::ALL {
+            self.objects.discard(&export_key(job, format.as_str())).await;
+        }
+    }
 }
 
 impl ExportHandler {

@@ -123,8 +123,8 @@ pub trait Queue: Send + Sync {
     /// `None` when the job is in neither state (or gone).
     async fn request_cancel(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<Job>>;
 
-    /// Delete up to `limit` jobs that finished before `before`; returns how many.
-    async fn prune_finished(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
+    /// Delete up to `limit` jobs that finished before `before`; returns which.
+    async fn prune_finished(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, JobType)>>;
 
     /// Wake the workers (e.g. after a retry by hand).
     async fn signal_new_jobs(&self) -> StoreResult<()>;

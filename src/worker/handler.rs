@@ -5,6 +5,7 @@ use crate::jobs::JobType;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// How a handler failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +24,10 @@ pub trait JobHandler: Send + Sync + 'static {
     /// an error (the work is not done): the worker then records the cancel, or hands the job
     /// back if it is shutting down.
     async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError>;
+
+    /// The job was deleted (pruned past retention): remove what its runs left behind, if
+    /// anything. Failures are the handler's to log.
+    async fn forget(&self, _job: Uuid) {}
 }
 
 /// The handlers a worker runs; a job type without one is never claimed by it.

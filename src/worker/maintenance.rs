@@ -54,9 +54,14 @@ async fn prune_finished(worker: &Worker, stop: &CancellationToken) {
             break;
         }
         match inner.store.prune_finished(before, BATCH).await {
-            Ok(n) => {
-                total += n;
-                if n < u64::from(BATCH) {
+            Ok(pruned) => {
+                total += pruned.len();
+                for (id, job_type) in &pruned {
+                    if let Some(handler) = inner.handlers.get(*job_type) {
+                        handler.forget(*id).await;
+                    }
+                }
+                if pruned.len() < BATCH as usize {
                     break;
                 }
             }

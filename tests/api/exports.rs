@@ -101,4 +101,26 @@ contract_tests! {
         assert!(job["error_message"].as_str().unwrap().contains("not found"), "{job}");
         worker.stop().await;
     }
+
+    async fn an_export_pruned_past_retention_takes_its_file_with_it(app) {
+        let (node, worker) = app.with_local_worker();
+        let user = node.new_user("ann@example.com").await;
+        let dataset = imported(&node, &user).await;
+        let job = export(&node, &user, &dataset, "jsonl").await;
+        let file = format!("exports/{}.jsonl", job["id"].as_str().unwrap());
+        assert!(node.object_keys().contains(&file));
+        worker.stop().await;
+        // Retention is 7 days; a worker prunes as it starts.
+        node.clock.advance(chrono::Duration::days(8));
+        let worker = node.start_worker(crate::helpers::fast_worker_settings());
+        node.wait_for_count("the export to be pruned", "job_type = 'export'", 0).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while node.object_keys().contains(&file) {
+            assert!(std::time::Instant::now() < deadline, "the export's file outlived its job");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // The dataset and its files stay.
+        assert_eq!(node.object_keys().len(), 2, "{:?}", node.object_keys());
+        worker.stop().await;
+    }
 }

@@ -3,8 +3,8 @@
 
 use super::{PgStore, job_from_row};
 use crate::jobs::model::{Job, JobType, NewJob};
-use crate::storage::StoreResult;
 use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
+use crate::storage::{StoreResult, parse_column};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -261,18 +261,25 @@ impl Queue for PgStore {
         Ok(job)
     }
 
-    async fn prune_finished(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
-        Ok(sqlx::query(
+    async fn prune_finished(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, JobType)>> {
+        let rows = sqlx::query(
             "delete from background_jobs where id in ( \
                select id from background_jobs \
                where status in ('completed', 'failed', 'cancelled') and completed_at < $1 \
-               order by completed_at limit $2)",
+               order by completed_at limit $2) \
+             returning id, job_type",
         )
         .bind(before)
         .bind(i64::from(limit))
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: Uuid = r.try_get("id")?;
+                let job_type: String = r.try_get("job_type")?;
+                Ok((id, parse_column(&id, &job_type)?))
+            })
+            .collect()
     }
 
     async fn signal_new_jobs(&self) -> StoreResult<()> {

@@ -1,10 +1,10 @@
 //! The queue on SQLite: one writer at a time makes every claim atomic; workers in this
 //! process are woken through an in-process broadcast.
 
-use super::{SqliteStore, job_from_row, time_text};
+use super::{SqliteStore, job_from_row, required, time_text, uuid_column};
 use crate::jobs::model::{Job, JobType, NewJob};
-use crate::storage::StoreResult;
 use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
+use crate::storage::{StoreResult, parse_column};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -219,18 +219,26 @@ impl Queue for SqliteStore {
         Ok(job)
     }
 
-    async fn prune_finished(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
-        Ok(sqlx::query(
+    async fn prune_finished(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, JobType)>> {
+        let rows = sqlx::query(
             "delete from background_jobs where id in ( \
                select id from background_jobs \
                where status in ('completed', 'failed', 'cancelled') and completed_at < ?1 \
-               order by completed_at limit ?2)",
+               order by completed_at limit ?2) \
+             returning id, job_type",
         )
         .bind(time_text(before))
         .bind(i64::from(limit))
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let raw: String = r.try_get("id")?;
+                let id = required(&raw, "id", uuid_column(&raw, r, "id")?)?;
+                let job_type: String = r.try_get("job_type")?;
+                Ok((id, parse_column(&id, &job_type)?))
+            })
+            .collect()
     }
 
     async fn signal_new_jobs(&self) -> StoreResult<()> {
