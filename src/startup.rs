@@ -123,7 +123,9 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
         true => None,
         false => {
             let worker = worker(store.clone(), objects.clone(), &args.worker)?;
-            state.imports = state.imports.with_local_worker(worker.local_inbox());
+            if let Some(inbox) = worker.local_inbox() {
+                state.imports = state.imports.with_local_worker(inbox);
+            }
             let token = shutdown.clone();
             Some(tokio::spawn(async move { worker.run(token).await }))
         }

@@ -4,11 +4,14 @@
 create table suppliers (
     id         uuid primary key,
     name       text not null,
+    -- The name lowercased by the application (Unicode-aware on both backends, which SQLite's
+    -- lower() is not): unique per user, so 'Émile' and 'émile' are one supplier.
+    name_key   text not null,
     created_by uuid references users (id) on delete cascade,
     created_at timestamptz not null default now()
 );
--- A user's suppliers, by name regardless of case (and the cascade when a user is deleted).
-create unique index suppliers_owner_name_key on suppliers (created_by, lower(name));
+-- A user's suppliers by name (and the cascade when a user is deleted).
+create unique index suppliers_owner_name_key on suppliers (created_by, name_key);
 
 alter table datasets
     add column supplier_id       uuid references suppliers (id) on delete restrict,

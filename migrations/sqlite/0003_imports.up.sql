@@ -3,10 +3,11 @@
 create table suppliers (
     id         text primary key not null,
     name       text not null,
+    name_key   text not null,
     created_by text references users (id) on delete cascade,
     created_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
-create unique index suppliers_owner_name_key on suppliers (created_by, lower(name));
+create unique index suppliers_owner_name_key on suppliers (created_by, name_key);
 
 -- No foreign key on supplier_id: SQLite cannot drop a column that has one (the down
 -- migration must work); suppliers are never deleted.

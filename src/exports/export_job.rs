@@ -33,10 +33,6 @@ impl ExportHandler {
     }
 }
 
-fn retryable(e: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Retryable(e.to_string())
-}
-
 #[async_trait]
 impl JobHandler for ExportHandler {
     async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError> {
@@ -47,7 +43,7 @@ impl JobHandler for ExportHandler {
             ))
         })?;
         // Only the owner's datasets: an export job made through POST /jobs is checked here.
-        let dataset = match self.store.find_dataset(request.dataset_id).await.map_err(retryable)? {
+        let dataset = match self.store.find_dataset(request.dataset_id).await.map_err(HandlerError::retryable)? {
             Some(d) if d.created_by.is_some() && d.created_by == job.created_by && d.rows_key.is_some() => d,
             _ => return Err(HandlerError::Permanent(format!("dataset {} not found", request.dataset_id))),
         };
@@ -70,13 +66,13 @@ impl ExportHandler {
     /// CSV is the form rows are kept in: a byte copy, progress by bytes.
     async fn copy_rows(&self, ctx: &JobContext, dataset: &Dataset, key: &str) -> Result<(), HandlerError> {
         let rows = dataset.rows_key.as_deref().unwrap_or_default();
-        let (size, mut body) = self.objects.stream(rows).await.map_err(retryable)?;
+        let (size, mut body) = self.objects.stream(rows).await.map_err(HandlerError::retryable)?;
         let mut writer = self.objects.writer(key);
         while let Some(chunk) = body.next().await {
             let step = match chunk {
-                Ok(bytes) if !ctx.is_cancelled() => writer.put(bytes).await.map_err(retryable),
+                Ok(bytes) if !ctx.is_cancelled() => writer.put(bytes).await.map_err(HandlerError::retryable),
                 Ok(_) => Err(HandlerError::Retryable("stopped".into())),
-                Err(e) => Err(retryable(e)),
+                Err(e) => Err(HandlerError::retryable(e)),
             };
             if let Err(e) = step {
                 writer.abort().await;
@@ -84,7 +80,7 @@ impl ExportHandler {
             }
             ctx.progress((writer.written() * WRITTEN as u64 / size.max(1)) as i64);
         }
-        writer.finish().await.map_err(retryable)?;
+        writer.finish().await.map_err(HandlerError::retryable)?;
         Ok(())
     }
 
@@ -97,17 +93,18 @@ impl ExportHandler {
         key: &str,
     ) -> Result<(), HandlerError> {
         let rows_key = dataset.rows_key.as_deref().unwrap_or_default();
-        let input = blocking::reader(&self.objects, rows_key, ctx.stop_token()).await.map_err(retryable)?;
+        let input =
+            blocking::reader(&self.objects, rows_key, ctx.stop_token()).await.map_err(HandlerError::retryable)?;
         let total = dataset.row_count.unwrap_or(0).max(1) as u64;
         let progress = ctx.progress_reporter();
         let columns = dataset.columns.clone();
         let spreadsheet = match format {
-            ExportFormat::Xlsx => Some(tempfile::NamedTempFile::new().map_err(retryable)?),
+            ExportFormat::Xlsx => Some(tempfile::NamedTempFile::new().map_err(HandlerError::retryable)?),
             _ => None,
         };
         // XLSX is assembled in a local file by the spreadsheet writer, then stored.
         let out = match &spreadsheet {
-            None => Some(blocking::writer(&self.objects, key).map_err(retryable)?),
+            None => Some(blocking::writer(&self.objects, key).map_err(HandlerError::retryable)?),
             Some(_) => None,
         };
         let (result, spreadsheet) = tokio::task::spawn_blocking(move || {
@@ -126,14 +123,16 @@ impl ExportHandler {
             (result, spreadsheet)
         })
         .await
-        .map_err(retryable)?;
+        .map_err(HandlerError::retryable)?;
         match (result, spreadsheet) {
             (Ok(()), None) => Ok(()),
-            (Ok(()), Some(file)) => self.objects.upload(file.path(), key).await.map(|_| ()).map_err(retryable),
+            (Ok(()), Some(file)) => {
+                self.objects.upload(file.path(), key).await.map(|_| ()).map_err(HandlerError::retryable)
+            }
             (Err(WriteError::Rows(rows)), _) if !rows.is_io_error() && !ctx.is_cancelled() => {
                 Err(HandlerError::Permanent(format!("the dataset's stored rows are unreadable: {rows}")))
             }
-            (Err(e), _) => Err(retryable(e)),
+            (Err(e), _) => Err(HandlerError::retryable(e)),
         }
     }
 }

@@ -28,8 +28,6 @@ struct Upload {
     filename: String,
     supplier_id: Uuid,
     format: FileFormat,
-    raw_key: Option<String>,
-    size_bytes: Option<u64>,
     sha256: Option<String>,
 }
 
@@ -53,27 +51,32 @@ enum Failure {
     Retry(String),
 }
 
-fn retryable(e: impl std::fmt::Display) -> HandlerError {
-    HandlerError::Retryable(e.to_string())
-}
-
 #[async_trait]
 impl JobHandler for ImportHandler {
     async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError> {
         let job = ctx.job();
-        let upload: Upload = serde_json::from_value(job.metadata.clone()).map_err(|e| {
-            HandlerError::Permanent(format!(
-                "not an upload's import job (metadata: {e}); upload files through /imports/files/upload"
-            ))
-        })?;
-        let (Some(raw), Some(size), Some(sha256)) = (upload.raw_key.clone(), upload.size_bytes, upload.sha256.clone())
-        else {
-            self.objects.discard(&raw_key(job.id)).await;
+        // Only the object the upload stored for this very job is read (never a key from
+        // metadata), so a job made by hand through POST /jobs can reach no file.
+        let raw = raw_key(job.id);
+        let upload: Upload = serde_json::from_value(job.metadata.clone()).map_err(|_| not_an_upload())?;
+        let owned = match (
+            self.store.find_supplier(upload.supplier_id).await.map_err(HandlerError::retryable)?,
+            job.created_by,
+        ) {
+            (Some(s), Some(owner)) => s.created_by == Some(owner),
+            _ => false,
+        };
+        if !owned {
+            return Err(not_an_upload());
+        }
+        let stored = self.objects.size(&raw).await.map_err(HandlerError::retryable)?;
+        let (Some(size), Some(sha256)) = (stored, upload.sha256.clone()) else {
+            self.objects.discard(&raw).await;
             return Err(HandlerError::Permanent(INTERRUPTED_UPLOAD.into()));
         };
         ctx.progress(STORED);
         if let Some(existing) =
-            self.store.find_dataset_by_sha256(upload.supplier_id, &sha256).await.map_err(retryable)?
+            self.store.find_dataset_by_sha256(upload.supplier_id, &sha256).await.map_err(HandlerError::retryable)?
         {
             // An earlier run of this job made it and stopped before recording success.
             if existing.import_job_id == Some(job.id) {
@@ -91,7 +94,14 @@ impl JobHandler for ImportHandler {
                 self.objects.discard(&raw).await;
                 return Err(HandlerError::Permanent(message));
             }
-            Err(Failure::Retry(message)) => return Err(HandlerError::Retryable(message)),
+            Err(Failure::Retry(cause)) => {
+                // Cancelled by its owner: the job ends here, and its file with it.
+                if ctx.cancel_requested() {
+                    self.objects.discard(&raw).await;
+                    return Err(HandlerError::Retryable("cancelled".into()));
+                }
+                return Err(HandlerError::retryable(cause));
+            }
         };
         ctx.progress(PARSED);
 
@@ -110,27 +120,50 @@ impl JobHandler for ImportHandler {
             created_by: job.created_by,
             created_at: chrono::Utc::now(),
         };
-        match self.store.insert_dataset(&dataset).await {
-            Ok(_) => {
-                ctx.progress(DATASET);
-                Ok(())
-            }
+        let recorded = self.store.insert_dataset(&dataset).await;
+        if recorded.is_ok() {
+            ctx.progress(DATASET);
+            return Ok(());
+        }
+        // This run's rows are not needed unless its dataset exists after all (the commit went
+        // through and only its answer was lost).
+        if let Ok(Some(_)) = self.store.find_dataset(dataset_id).await {
+            ctx.progress(DATASET);
+            return Ok(());
+        }
+        self.objects.discard(&rows).await;
+        match recorded {
             Err(StoreError::Unique(_)) => {
-                // The same file, uploaded twice at once: the other upload's dataset won.
-                self.objects.discard(&rows).await;
-                self.objects.discard(&raw).await;
-                let existing = self.store.find_dataset_by_sha256(dataset.supplier_id, &dataset.sha256).await;
-                Err(HandlerError::Permanent(match existing {
-                    Ok(Some(d)) => duplicate_message(&d),
-                    _ => "duplicate: this supplier already imported this file (same SHA-256)".into(),
-                }))
+                match self.store.find_dataset_by_sha256(dataset.supplier_id, &dataset.sha256).await {
+                    // An earlier run of this job (which lost its lease) recorded it first.
+                    Ok(Some(d)) if d.import_job_id == Some(job.id) => Ok(()),
+                    // The same file, uploaded twice at once: the other upload's dataset won.
+                    Ok(Some(d)) => {
+                        self.objects.discard(&raw).await;
+                        Err(HandlerError::Permanent(duplicate_message(&d)))
+                    }
+                    other => Err(HandlerError::retryable(format!("{other:?}"))),
+                }
             }
-            Err(e) => {
-                self.objects.discard(&rows).await;
-                Err(retryable(e))
-            }
+            Err(e) => Err(HandlerError::retryable(e)),
+            Ok(_) => Ok(()),
         }
     }
+
+    /// A pruned import's uploaded file goes with it, unless it became a dataset.
+    async fn forget(&self, job: Uuid) {
+        if let Ok(None) = self.store.find_dataset_by_import_job(job).await {
+            self.objects.discard(&raw_key(job)).await;
+        }
+    }
+}
+
+fn not_an_upload() -> HandlerError {
+    HandlerError::Permanent(
+        "this import job was not made by an upload, so it has no file to read: import files through \
+         POST /api/v2/imports/files/upload (a job that an application runs itself needs another type)"
+            .into(),
+    )
 }
 
 impl ImportHandler {

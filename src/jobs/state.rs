@@ -47,8 +47,6 @@ pub struct JobChange {
     pub count_retry: bool,
     /// Only if the job is still in this attempt: a worker writes only for the run it holds.
     pub fence_attempt: Option<i32>,
-    /// Top-level keys to set in `metadata` (what a run learned, for the next one to read).
-    pub merge_metadata: Option<serde_json::Value>,
 }
 
 impl JobChange {
@@ -103,7 +101,6 @@ impl Action {
             run_at: None,
             count_retry: false,
             fence_attempt: None,
-            merge_metadata: None,
         };
         match self {
             Action::Start => JobChange { started_at: Some(now), ..base },

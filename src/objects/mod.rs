@@ -128,9 +128,12 @@ impl Objects {
         Ok(tokio_util::io::StreamReader::new(stream.map_err(std::io::Error::other)))
     }
 
-    /// Where a local store keeps `key` (our keys are plain ASCII paths, stored as they are).
+    /// Where a local store keeps `key` (our keys are plain relative paths, stored as they
+    /// are). A key that could leave the directory gets `None`, and goes through
+    /// object_store, which encodes such segments.
     pub(crate) fn local_path(&self, key: &str) -> Option<PathBuf> {
-        self.local_root.as_ref().map(|root| root.join(key))
+        let plain = Path::new(key).components().all(|c| matches!(c, std::path::Component::Normal(_)));
+        self.local_root.as_ref().filter(|_| plain && !key.is_empty()).map(|root| root.join(key))
     }
 
     pub async fn size(&self, key: &str) -> ObjectResult<Option<u64>> {
@@ -240,5 +243,21 @@ impl AsyncWrite for ObjectWriter {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_cannot_reach_outside_the_local_directory_as_a_plain_file() {
+        let dir = std::env::temp_dir().join(format!("jobwatch-objects-unit-{}", Uuid::new_v4().simple()));
+        let objects = Objects::local(&dir).unwrap();
+        assert!(objects.local_path("raw/abc").is_some_and(|p| p.starts_with(dir.canonicalize().unwrap())));
+        for key in ["../secret", "raw/../../x", "/etc/passwd", ""] {
+            assert_eq!(objects.local_path(key), None, "{key}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

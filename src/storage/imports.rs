@@ -20,6 +20,8 @@ pub trait ImportStore: Send + Sync {
     /// `StoreError::Unique` when the supplier already has a dataset with that SHA-256.
     async fn insert_dataset(&self, dataset: &NewDataset) -> StoreResult<Dataset>;
     async fn find_dataset(&self, id: Uuid) -> StoreResult<Option<Dataset>>;
+    /// The dataset an import job made, if any.
+    async fn find_dataset_by_import_job(&self, job: Uuid) -> StoreResult<Option<Dataset>>;
     async fn find_dataset_by_sha256(&self, supplier_id: Uuid, sha256: &str) -> StoreResult<Option<Dataset>>;
     /// The owner's datasets, newest first, those older than `before` when given.
     async fn list_datasets(&self, owner: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<Dataset>>;

@@ -1,9 +1,10 @@
 //! The handler's view of its job: metadata in, progress out, cancellation in.
 
+use super::outcome::StopReason;
 use crate::jobs::Job;
 use serde_json::Value;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, OnceLock};
 use tokio_util::sync::CancellationToken;
 
 /// Progress not reported yet.
@@ -13,11 +14,24 @@ pub struct JobContext {
     job: Job,
     progress: Arc<AtomicI32>,
     cancel: CancellationToken,
+    /// Why the job was told to stop, once it was.
+    stop: Arc<OnceLock<StopReason>>,
 }
 
 impl JobContext {
-    pub(super) fn new(job: Job, progress: Arc<AtomicI32>, cancel: CancellationToken) -> Self {
-        Self { job, progress, cancel }
+    pub(super) fn new(
+        job: Job,
+        progress: Arc<AtomicI32>,
+        cancel: CancellationToken,
+        stop: Arc<OnceLock<StopReason>>,
+    ) -> Self {
+        Self { job, progress, cancel, stop }
+    }
+
+    /// True once a user cancelled the job (not a shutdown, not a lost lease): the job ends
+    /// `cancelled`, so what it stored so far can go.
+    pub fn cancel_requested(&self) -> bool {
+        matches!(self.stop.get(), Some(StopReason::CancelRequested))
     }
 
     pub fn job(&self) -> &Job {
@@ -79,7 +93,7 @@ mod tests {
     fn progress_is_clamped_and_only_rises() {
         let cell = Arc::new(AtomicI32::new(NO_PROGRESS));
         let job = crate::worker::processing::tests::sample_job(serde_json::json!({}));
-        let ctx = JobContext::new(job, cell.clone(), CancellationToken::new());
+        let ctx = JobContext::new(job, cell.clone(), CancellationToken::new(), Default::default());
         for p in [10, 50, 30, -7] {
             ctx.progress(p);
         }

@@ -18,6 +18,15 @@ pub enum HandlerError {
     Permanent(String),
 }
 
+impl HandlerError {
+    /// A transient failure of what the job runs on (storage, the database): the cause goes to
+    /// the log — it may name paths or endpoints — and the job's message says it will be retried.
+    pub fn retryable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "a job failed on temporary trouble; it will be retried");
+        HandlerError::Retryable("temporary trouble with storage or the database; the job will be retried".into())
+    }
+}
+
 #[async_trait]
 pub trait JobHandler: Send + Sync + 'static {
     /// Do the job. Report progress through `ctx`. Soon after `ctx.cancelled()` resolves, return

@@ -95,7 +95,7 @@ pub(crate) mod tests {
 
     async fn run(metadata: Value, cancel: CancellationToken) -> (Result<(), HandlerError>, i32) {
         let cell = Arc::new(AtomicI32::new(NO_PROGRESS));
-        let ctx = JobContext::new(sample_job(metadata), cell.clone(), cancel);
+        let ctx = JobContext::new(sample_job(metadata), cell.clone(), cancel, Default::default());
         let result = ProcessingHandler.run(&ctx).await;
         (result, cell.load(Ordering::Relaxed))
     }

@@ -136,8 +136,13 @@ impl Worker {
         &self.inner.id
     }
 
-    pub fn local_inbox(&self) -> LocalInbox {
-        LocalInbox { holder: self.inner.id.clone(), tx: self.inner.inbox.0.clone() }
+    /// A way to hand this worker stored uploads directly; `None` when it limits import jobs,
+    /// which then go through the queue like any claim.
+    pub fn local_inbox(&self) -> Option<LocalInbox> {
+        if self.inner.settings.type_limits.contains_key(&JobType::Import) {
+            return None;
+        }
+        Some(LocalInbox { holder: self.inner.id.clone(), tx: self.inner.inbox.0.clone() })
     }
 
     /// A job handed over through the [`LocalInbox`] is this worker's, as if claimed.
@@ -310,7 +315,7 @@ impl Worker {
                 return;
             }
             Some(_) => Err(HandlerError::Retryable("stopped before it started".into())),
-            None => self.run_handler(&job, progress.clone(), cancel).await,
+            None => self.run_handler(&job, progress.clone(), cancel, stop.clone()).await,
         };
         let now = self.inner.clock.now();
         let action = decide(&job, result, stop.get().copied(), now, &self.inner.settings.backoff, rand::random());
@@ -329,13 +334,14 @@ impl Worker {
         job: &Job,
         progress: Arc<AtomicI32>,
         cancel: CancellationToken,
+        stop: Arc<OnceLock<StopReason>>,
     ) -> Result<(), HandlerError> {
         let Some(handler) = self.inner.handlers.get(job.job_type) else {
             return Err(HandlerError::Permanent(format!("no handler for job type {}", job.job_type)));
         };
         let began = std::time::Instant::now();
         let _running = super::claiming::HandlerRun::start(self, (job.id, job.attempt), began);
-        let ctx = JobContext::new(job.clone(), progress, cancel);
+        let ctx = JobContext::new(job.clone(), progress, cancel, stop);
         // Its own task, so a panic fails the job instead of the worker.
         let task = AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&ctx).await }));
         let result = task.await.unwrap_or_else(|e| {

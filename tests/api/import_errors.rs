@@ -98,7 +98,8 @@ contract_tests! {
     async fn a_client_that_disconnects_mid_upload_leaves_a_failed_job_and_no_object(app) {
         let user = app.new_user("ann@example.com").await;
         let supplier = app.new_supplier(&user, "Acme").await;
-        let body = multipart_body(&[text_part("supplier_id", &supplier), file_part("prices.csv", PRICES_CSV.repeat(2_000))]);
+        // Over 5 MiB arrives first: past the first multipart part, so a part is staged.
+        let body = multipart_body(&[text_part("supplier_id", &supplier), file_part("prices.csv", PRICES_CSV.repeat(100_000))]);
         let half = &body[..body.len() / 2];
         let mut chunks: Vec<Result<Vec<u8>, std::io::Error>> = half.chunks(16 * 1024).map(|c| Ok(c.to_vec())).collect();
         chunks.push(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away")));
@@ -185,6 +186,30 @@ contract_tests! {
         assert_eq!(res.status, StatusCode::BAD_REQUEST);
         let res = node.request(Method::GET, "/api/v2/imports/datasets", None, None).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+        worker.stop().await;
+    }
+
+    async fn an_import_job_made_by_hand_reads_no_file(app) {
+        let (node, worker) = app.with_local_worker();
+        let ann = node.new_user("ann@example.com").await;
+        let bob = node.new_user("bob@example.com").await;
+        let dir = node.objects_dir.clone().unwrap();
+        let secret = dir.parent().unwrap().join(format!("jobwatch-secret-{}.csv", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&secret, "password\nhunter2\n").unwrap();
+        let secret_key = format!("../{}", secret.file_name().unwrap().to_string_lossy());
+        let suppliers = [node.new_supplier(&bob, "Bob's").await, node.new_supplier(&ann, "Ann's").await];
+        for supplier in &suppliers {
+            let metadata = serde_json::json!({"filename": "x.csv", "format": "csv", "supplier_id": supplier,
+                "raw_key": secret_key, "sha256": "0".repeat(64), "size_bytes": 17});
+            let res = node.post("/api/v2/jobs", &ann, serde_json::json!({"job_type": "import", "metadata": metadata})).await;
+            assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+            let job = node.wait_for(&res.body["id"], "the job to fail", |j| j["status"] == "failed").await;
+            let message = job["error_message"].as_str().unwrap();
+            assert!(message.contains("not made by an upload") || message.contains("interrupted"), "{message}");
+        }
+        assert_eq!(node.get("/api/v2/imports/datasets", &ann).await.body["items"], Value::Array(vec![]));
+        assert!(secret.exists(), "nothing outside the store is touched");
+        std::fs::remove_file(&secret).unwrap();
         worker.stop().await;
     }
 }

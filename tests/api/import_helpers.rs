@@ -105,7 +105,8 @@ impl TestApp {
             fast_worker_settings(),
         );
         let mut node = self.node(test_settings());
-        node.state.imports = node.state.imports.clone().with_local_worker(worker.local_inbox());
+        node.state.imports =
+            node.state.imports.clone().with_local_worker(worker.local_inbox().expect("no import limit"));
         node.router = jobwatch::http::router(node.state.clone(), jobwatch::http::DEFAULT_MAX_BODY_BYTES);
         (node, TestWorker::spawn(worker))
     }

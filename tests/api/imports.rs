@@ -202,9 +202,13 @@ contract_tests! {
         app.new_supplier(&ann, "Acme").await;
         let again = app.post("/api/v2/imports/suppliers", &ann, json!({"name": "ACME"})).await;
         assert_eq!((again.status, again.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("name_taken")));
+        app.new_supplier(&ann, "Émile").await;
+        let accented = app.post("/api/v2/imports/suppliers", &ann, json!({"name": "ÉMILE"})).await;
+        assert_eq!(accented.status, StatusCode::CONFLICT, "case is ignored beyond ASCII too: {}", accented.body);
         app.new_supplier(&bob, "Acme").await;
         let list = app.get("/api/v2/imports/suppliers", &ann).await;
-        assert_eq!(list.body.as_array().unwrap().len(), 1);
+        let names: Vec<&str> = list.body.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Acme", "Émile"]);
         for bad in [json!({"name": "  "}), json!({"name": "a\u{7}b"}), json!({"name": "x".repeat(201)})] {
             let res = app.post("/api/v2/imports/suppliers", &ann, bad).await;
             assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);

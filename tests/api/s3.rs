@@ -73,6 +73,17 @@ impl S3Server {
         Objects::s3(&format!("s3://{BUCKET}/{prefix}"), &pairs).unwrap()
     }
 
+    /// The bucket's multipart uploads begun and neither completed nor aborted.
+    fn unfinished_uploads(&self) -> usize {
+        let port = self.endpoint.rsplit(':').next().unwrap();
+        let mut conn = TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+        write!(conn, "GET /{BUCKET}?uploads HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "listing uploads: {answer}");
+        answer.matches("<UploadId>").count()
+    }
+
     /// Every key in the bucket.
     async fn keys(&self) -> Vec<String> {
         let mut builder = AmazonS3Builder::new().with_bucket_name(BUCKET);
@@ -120,5 +131,36 @@ contract_tests! {
             ]
         );
         worker.stop().await;
+    }
+
+    async fn an_upload_cut_off_mid_way_leaves_no_object_and_no_unfinished_multipart_upload(app) {
+        let s3 = S3Server::start();
+        let node = app.node_with_objects(s3.objects("tenant-b"), test_settings());
+        let user = node.new_user("ann@example.com").await;
+        let supplier = node.new_supplier(&user, "Acme").await;
+        // 12 MiB before the cut: two 5 MiB parts are already uploaded.
+        let body = crate::import_helpers::multipart_body(&[
+            crate::import_helpers::text_part("supplier_id", &supplier),
+            crate::import_helpers::file_part("big.csv", "n\n".repeat(12 << 20)),
+        ]);
+        let mut chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            body[..body.len() / 2].chunks(256 * 1024).map(|c| Ok(c.to_vec())).collect();
+        chunks.push(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away")));
+        let chunks = futures_util::StreamExt::then(futures_util::stream::iter(chunks), |c| async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            c
+        });
+        let req = axum::http::Request::builder()
+            .method(axum::http::Method::POST)
+            .uri("/api/v2/imports/files/upload")
+            .header("authorization", format!("Bearer {}", user.token))
+            .header("content-type", crate::import_helpers::multipart_content_type())
+            .body(axum::body::Body::from_stream(chunks))
+            .unwrap();
+        let res = node.send(req).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+        assert_eq!(node.count_jobs("status = 'failed'").await, 1);
+        assert_eq!(s3.keys().await, Vec::<String>::new());
+        assert_eq!(s3.unfinished_uploads(), 0, "the multipart upload was aborted");
     }
 }

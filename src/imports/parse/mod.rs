@@ -24,6 +24,12 @@ pub use infer::ColumnType;
 
 /// How many data rows `Parsed::preview` holds at most.
 pub const PREVIEW_ROWS: usize = 50;
+/// Longest preview cell, in characters (longer ones are cut, with `…`).
+pub const PREVIEW_CELL_CHARS: usize = 256;
+/// The preview stops growing past this many bytes of text (fewer rows for very wide files).
+pub const PREVIEW_BYTES: usize = 1 << 20;
+/// Most columns a file may have (XLSX's own limit): each costs memory while parsing.
+pub const MAX_COLUMNS: usize = 16_384;
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Column {
@@ -37,7 +43,8 @@ pub struct Column {
 pub struct Parsed {
     pub columns: Vec<Column>,
     pub row_count: u64,
-    /// The first `PREVIEW_ROWS` data rows, exactly as written to the output.
+    /// The first `PREVIEW_ROWS` data rows as written to the output, each cell cut at
+    /// `PREVIEW_CELL_CHARS`, and no more rows once they hold `PREVIEW_BYTES`.
     pub preview: Vec<Vec<String>>,
 }
 

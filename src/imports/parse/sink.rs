@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use csv::ByteRecord;
 
 use super::infer::Inference;
-use super::{Column, PREVIEW_ROWS, ParseError, Parsed};
+use super::{Column, MAX_COLUMNS, PREVIEW_BYTES, PREVIEW_CELL_CHARS, PREVIEW_ROWS, ParseError, Parsed};
 
 /// Column names as the file gives them: trimmed, blanks named `column_N`, duplicates refused.
 /// The error is a message without its place, which each format words differently (line, row).
@@ -26,6 +26,9 @@ pub(crate) fn column_names(raw: impl IntoIterator<Item = String>) -> Result<Vec<
             }
         })
         .collect();
+    if names.len() > MAX_COLUMNS {
+        return Err(format!("{} columns; at most {MAX_COLUMNS} are supported", names.len()));
+    }
     let mut first_seen: HashMap<&str, usize> = HashMap::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         if let Some(first) = first_seen.insert(name, i) {
@@ -41,6 +44,7 @@ pub(crate) struct RowSink<W: Write> {
     inference: Vec<Inference>,
     row_count: u64,
     preview: Vec<Vec<String>>,
+    preview_bytes: usize,
 }
 
 impl<W: Write> RowSink<W> {
@@ -55,6 +59,7 @@ impl<W: Write> RowSink<W> {
             names,
             row_count: 0,
             preview: Vec::new(),
+            preview_bytes: 0,
         })
     }
 
@@ -73,8 +78,10 @@ impl<W: Write> RowSink<W> {
             inference.observe(value);
         }
         self.out.write_byte_record(row).map_err(write_error)?;
-        if self.preview.len() < PREVIEW_ROWS {
-            self.preview.push(row.iter().map(|value| String::from_utf8_lossy(value).into_owned()).collect());
+        if self.preview.len() < PREVIEW_ROWS && self.preview_bytes < PREVIEW_BYTES {
+            let cells: Vec<String> = row.iter().map(preview_cell).collect();
+            self.preview_bytes += cells.iter().map(String::len).sum::<usize>();
+            self.preview.push(cells);
         }
         self.row_count += 1;
         Ok(())
@@ -89,6 +96,15 @@ impl<W: Write> RowSink<W> {
             .map(|(name, inference)| Column { name, column_type: inference.column_type() })
             .collect();
         Ok(Parsed { columns, row_count: self.row_count, preview: self.preview })
+    }
+}
+
+/// A value as the preview shows it: cut at [`PREVIEW_CELL_CHARS`].
+fn preview_cell(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    match text.char_indices().nth(PREVIEW_CELL_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.into_owned(),
     }
 }
 
@@ -111,6 +127,20 @@ mod tests {
     #[test]
     fn names_are_trimmed_and_blanks_are_numbered() {
         assert_eq!(names(&[" id ", "", "price", "  "]).expect("valid"), ["id", "column_2", "price", "column_4"]);
+    }
+
+    #[test]
+    fn more_columns_than_a_spreadsheet_has_are_refused() {
+        let wide = column_names((0..=super::MAX_COLUMNS).map(|i| format!("c{i}"))).expect_err("too wide");
+        assert_eq!(wide, "16385 columns; at most 16384 are supported");
+    }
+
+    #[test]
+    fn long_preview_cells_are_cut() {
+        let cut = super::preview_cell("é".repeat(300).as_bytes());
+        assert_eq!(cut.chars().count(), super::PREVIEW_CELL_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(super::preview_cell(b"short"), "short");
     }
 
     #[test]

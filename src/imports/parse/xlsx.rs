@@ -82,6 +82,13 @@ impl<W: Write> Sheet<W> {
         }
         self.has_values = true;
         let Some(sink) = &self.sink else {
+            if col as usize >= super::MAX_COLUMNS {
+                return Err(invalid(format!(
+                    "cell {}: beyond the {} columns a sheet may have",
+                    cell_name(row, col),
+                    super::MAX_COLUMNS
+                )));
+            }
             self.header.push((col, text.to_owned()));
             return Ok(());
         };

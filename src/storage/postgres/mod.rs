@@ -307,8 +307,7 @@ impl Store for PgStore {
                retry_count = retry_count + case when $9 then 1 else 0 end, \
                lease_expires_at = case when $2 = 'running' then lease_expires_at end, \
                locked_by = case when $2 = 'running' then locked_by end, \
-               cancel_requested_at = case when $2 = 'running' then cancel_requested_at end, \
-               metadata = case when $12::jsonb is null then metadata else metadata || $12::jsonb end \
+               cancel_requested_at = case when $2 = 'running' then cancel_requested_at end \
              where id = $1 and status = any($10) and ($11::int is null or attempt = $11) \
              returning ",
             job_columns!()
@@ -325,7 +324,6 @@ impl Store for PgStore {
             .bind(change.count_retry)
             .bind(&from)
             .bind(change.fence_attempt)
-            .bind(change.merge_metadata.as_ref().map(Json))
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()

@@ -12,6 +12,9 @@ use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 const SUPPLIER_COLUMNS: &str = "id, name, created_by, created_at";
+/// As [`DATASET_COLUMNS`] without the preview, which lists do not show.
+const DATASET_LIST_COLUMNS: &str = "id, name, supplier_id, original_filename, format, size_bytes, sha256, row_count, \
+                                    columns, null as preview, rows_key, import_job_id, created_by, created_at";
 const DATASET_COLUMNS: &str = "id, name, supplier_id, original_filename, format, size_bytes, sha256, row_count, \
                                columns, preview, rows_key, import_job_id, created_by, created_at";
 
@@ -60,11 +63,12 @@ fn dataset_from_row(row: &SqliteRow) -> StoreResult<Dataset> {
 #[async_trait]
 impl ImportStore for SqliteStore {
     async fn insert_supplier(&self, s: &Supplier) -> StoreResult<()> {
-        sqlx::query("insert into suppliers (id, name, created_by, created_at) values (?1, ?2, ?3, ?4)")
+        sqlx::query("insert into suppliers (id, name, name_key, created_by, created_at) values (?1, ?2, ?5, ?3, ?4)")
             .bind(s.id.to_string())
             .bind(&s.name)
             .bind(s.created_by.map(|u| u.to_string()))
             .bind(time_text(s.created_at))
+            .bind(s.name.to_lowercase())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -77,7 +81,7 @@ impl ImportStore for SqliteStore {
     }
 
     async fn list_suppliers(&self, owner: Uuid) -> StoreResult<Vec<Supplier>> {
-        let sql = format!("select {SUPPLIER_COLUMNS} from suppliers where created_by = ?1 order by lower(name)");
+        let sql = format!("select {SUPPLIER_COLUMNS} from suppliers where created_by = ?1 order by name_key");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner.to_string()).fetch_all(&self.pool).await?;
         rows.iter().map(supplier_from_row).collect()
     }
@@ -120,6 +124,12 @@ impl ImportStore for SqliteStore {
         row.as_ref().map(dataset_from_row).transpose()
     }
 
+    async fn find_dataset_by_import_job(&self, job: Uuid) -> StoreResult<Option<Dataset>> {
+        let sql = format!("select {DATASET_COLUMNS} from datasets where import_job_id = ?1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(dataset_from_row).transpose()
+    }
+
     async fn find_dataset_by_sha256(&self, supplier_id: Uuid, sha256: &str) -> StoreResult<Option<Dataset>> {
         let sql = format!("select {DATASET_COLUMNS} from datasets where supplier_id = ?1 and sha256 = ?2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -132,7 +142,7 @@ impl ImportStore for SqliteStore {
 
     async fn list_datasets(&self, owner: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<Dataset>> {
         let sql = format!(
-            "select {DATASET_COLUMNS} from datasets where created_by = ?1 and (?2 is null or id < ?2) \
+            "select {DATASET_LIST_COLUMNS} from datasets where created_by = ?1 and (?2 is null or id < ?2) \
              order by id desc limit ?3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

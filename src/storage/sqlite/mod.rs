@@ -309,8 +309,7 @@ impl Store for SqliteStore {
                retry_count = retry_count + case when ?9 then 1 else 0 end, \
                lease_expires_at = case when ?2 = 'running' then lease_expires_at end, \
                locked_by = case when ?2 = 'running' then locked_by end, \
-               cancel_requested_at = case when ?2 = 'running' then cancel_requested_at end, \
-               metadata = case when ?12 is null then metadata else json_patch(metadata, ?12) end \
+               cancel_requested_at = case when ?2 = 'running' then cancel_requested_at end \
              where id = ?1 and status in (select value from json_each(?10)) \
                and (?11 is null or attempt = ?11) \
              returning ",
@@ -328,7 +327,6 @@ impl Store for SqliteStore {
             .bind(change.count_retry)
             .bind(from)
             .bind(change.fence_attempt)
-            .bind(change.merge_metadata.as_ref().map(|m| m.to_string()))
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()
