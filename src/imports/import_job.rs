@@ -152,9 +152,7 @@ impl JobHandler for ImportHandler {
 
     /// A pruned import's uploaded file goes with it, unless it became a dataset.
     async fn forget(&self, job: Uuid) {
-        if let Ok(None) = self.store.find_dataset_by_import_job(job).await {
-            self.objects.discard(&raw_key(job)).await;
-        }
+        crate::imports::service::discard_upload(self.store.as_ref(), &self.objects, job).await;
     }
 }
 

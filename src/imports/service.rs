@@ -96,6 +96,11 @@ impl ImportService {
         &self.settings
     }
 
+    /// Remove an import job's uploaded file, unless it became a dataset.
+    pub async fn discard_upload(&self, job: Uuid) {
+        discard_upload(self.store.as_ref(), &self.objects, job).await;
+    }
+
     pub async fn create_supplier(&self, owner: &User, name: &str) -> Result<Supplier, ImportError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
@@ -138,5 +143,12 @@ impl ImportService {
             Some(d) if d.created_by == Some(viewer.id) => Ok(d),
             _ => Err(ImportError::NotFound("dataset")),
         }
+    }
+}
+
+/// An import job's uploaded file goes, unless it became a dataset (whose original it is).
+pub(super) async fn discard_upload(store: &dyn Store, objects: &Objects, job: Uuid) {
+    if let Ok(None) = store.find_dataset_by_import_job(job).await {
+        objects.discard(&crate::objects::raw_key(job)).await;
     }
 }

@@ -78,4 +78,16 @@ contract_tests! {
         assert!(job["progress"].as_i64().unwrap() < 40, "{job}");
         assert_eq!(app.object_keys(), Vec::<String>::new());
     }
+
+    async fn cancelling_an_upload_waiting_for_a_worker_removes_its_file(app) {
+        let user = app.new_user("ann@example.com").await;
+        let supplier = app.new_supplier(&user, "Acme").await;
+        // No worker on this node: the stored upload waits in the queue.
+        let res = app.upload(&user, &supplier, "prices.csv", crate::imports::PRICES_CSV.as_bytes()).await;
+        assert_eq!(res.body["status"], "pending", "{}", res.body);
+        assert_eq!(app.object_keys().len(), 1);
+        let cancel = app.act(&user, &res.body["id"], "cancel", json!({})).await;
+        assert_eq!(cancel.body["status"], "cancelled", "{}", cancel.body);
+        assert_eq!(app.object_keys(), Vec::<String>::new());
+    }
 }
