@@ -18,7 +18,9 @@ contract_tests! {
         assert_eq!(res.status, StatusCode::OK);
         assert!(res.body["openapi"].as_str().unwrap().starts_with("3.1"));
         for path in ["/api/v2/jobs/active", "/api/v2/jobs/{job_id}", "/api/v2/jobs", "/api/v2/auth/login",
-                     "/api/v2/users", "/api/v2/jobs/{job_id}/cancel"] {
+                     "/api/v2/users", "/api/v2/jobs/{job_id}/cancel", "/api/v2/imports/suppliers",
+                     "/api/v2/imports/files/upload", "/api/v2/imports/datasets", "/api/v2/imports/datasets/{dataset_id}",
+                     "/api/v2/exports", "/api/v2/exports/{job_id}/download"] {
             assert!(res.body["paths"].get(path).is_some(), "{path} missing");
         }
         let job = &res.body["components"]["schemas"]["JobResponse"];
@@ -26,6 +28,7 @@ contract_tests! {
         assert_eq!(res.body["components"]["schemas"]["JobType"]["enum"],
                    serde_json::json!(["import", "export", "validation", "processing"]));
         assert!(res.body["components"]["securitySchemes"]["bearer"].is_object());
+        assert_eq!(res.body["components"]["schemas"]["ExportFormat"]["enum"], serde_json::json!(["csv", "xlsx", "jsonl"]));
     }
 
     async fn interactive_docs_are_served(app) {
