@@ -179,12 +179,20 @@ impl ImportHandler {
         let out = blocking::writer(&self.objects, rows).map_err(|e| Failure::Retry(e.to_string()))?;
         let outcome = match upload.format {
             FileFormat::Xlsx => {
-                // XLSX is a zip: it needs seeking, so it is read from a local copy.
-                let local = tempfile::NamedTempFile::new().map_err(|e| Failure::Retry(e.to_string()))?;
-                self.objects.download(raw, local.path()).await.map_err(|e| Failure::Retry(e.to_string()))?;
+                // XLSX is a zip: it needs seeking, so a remote one is read from a local copy.
+                let (path, copy) = match self.objects.local_path(raw) {
+                    Some(path) => (path, None),
+                    None => {
+                        let copy = tempfile::NamedTempFile::new().map_err(|e| Failure::Retry(e.to_string()))?;
+                        self.objects.download(raw, copy.path()).await.map_err(|e| Failure::Retry(e.to_string()))?;
+                        (copy.path().to_owned(), Some(copy))
+                    }
+                };
                 let limits = self.limits.clone();
                 tokio::task::spawn_blocking(move || {
-                    stored(out, |out| parse::parse_xlsx(local.path(), &limits, out, &mut scaled(&progress)))
+                    let parsed = stored(out, |out| parse::parse_xlsx(&path, &limits, out, &mut scaled(&progress)));
+                    drop(copy);
+                    parsed
                 })
                 .await
             }

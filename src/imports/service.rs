@@ -88,14 +88,6 @@ impl ImportService {
         Self { local: Some(worker), ..self }
     }
 
-    pub fn objects(&self) -> &Objects {
-        &self.objects
-    }
-
-    pub fn settings(&self) -> &ImportSettings {
-        &self.settings
-    }
-
     /// Remove an import job's uploaded file, unless it became a dataset.
     pub async fn discard_upload(&self, job: Uuid) {
         discard_upload(self.store.as_ref(), &self.objects, job).await;

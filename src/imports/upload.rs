@@ -158,15 +158,13 @@ impl ImportService {
             return Err(self.give_up(job, key, None, ImportError::Cancelled).await);
         };
         self.jobs.forget_owner(moved.created_by);
-        let unsent = match &self.local {
-            Some(worker) => worker.send(moved).err(),
-            None => Some(Box::new(moved)),
-        };
-        let Some(queued) = unsent else {
-            return Ok(self.jobs.get_any(job).await?);
-        };
+        if let Some(worker) = &self.local
+            && worker.send(moved.clone()).is_ok()
+        {
+            return Ok(moved);
+        }
         // To the queue for any worker; a cancel requested meanwhile makes it `cancelled`.
-        self.store.release_jobs(&[(queued.id, UPLOAD_ATTEMPT)], self.clock.now()).await?;
+        self.store.release_jobs(&[(job, UPLOAD_ATTEMPT)], self.clock.now()).await?;
         self.store.signal_new_jobs().await?;
         Ok(self.jobs.get_any(job).await?)
     }

@@ -1,8 +1,7 @@
 //! How much a worker claims, and when: batches sized to the running jobs plus a prefetch while
 //! jobs are short, resumable claim cursors, and per-type limits.
 
-use super::outcome::StopReason;
-use super::runner::{RunningJob, Worker};
+use super::runner::Worker;
 use crate::jobs::{Job, JobType};
 use crate::storage::{ClaimKey, StoreError};
 use std::collections::HashMap;
@@ -142,16 +141,7 @@ impl Worker {
                 };
             }
             free -= jobs.len();
-            let mut running = self.running();
-            for job in &jobs {
-                let replaced = running.insert(job.id, RunningJob::claimed(job));
-                // Re-claimed after this worker lost it (a rescue during an outage): the old run
-                // must stop, or the job would run twice here.
-                if let Some(old) = replaced {
-                    old.stop(StopReason::LeaseLost);
-                }
-            }
-            drop(running);
+            self.hold(&jobs);
             claimed.extend(jobs);
         }
         Ok(claimed)

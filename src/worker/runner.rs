@@ -145,10 +145,15 @@ impl Worker {
         Some(LocalInbox { holder: self.inner.id.clone(), tx: self.inner.inbox.0.clone() })
     }
 
-    /// A job handed over through the [`LocalInbox`] is this worker's, as if claimed.
-    fn adopt(&self, job: &Job) {
-        if let Some(old) = self.running().insert(job.id, RunningJob::claimed(job)) {
-            old.stop(StopReason::LeaseLost);
+    /// Jobs claimed, or handed over through the [`LocalInbox`], are this worker's to run.
+    pub(super) fn hold(&self, jobs: &[Job]) {
+        let mut running = self.running();
+        for job in jobs {
+            // Re-claimed after this worker lost it (a rescue during an outage): the old run
+            // must stop, or the job would run twice here.
+            if let Some(old) = running.insert(job.id, RunningJob::claimed(job)) {
+                old.stop(StopReason::LeaseLost);
+            }
         }
     }
 
@@ -248,7 +253,7 @@ impl Worker {
                     }
                 }
                 Some(job) = inbox.recv() => {
-                    self.adopt(&job);
+                    self.hold(std::slice::from_ref(&job));
                     buffer.push_back(job);
                 }
                 // Completions written: their room is free again.
@@ -273,7 +278,7 @@ impl Worker {
         while returns.join_next().await.is_some() {}
         inbox.close();
         while let Ok(job) = inbox.try_recv() {
-            self.adopt(&job);
+            self.hold(std::slice::from_ref(&job));
             buffer.push_back(job);
         }
         // A claim in flight may already hold jobs: let it land, then give back what never started.

@@ -156,6 +156,10 @@ contract_tests! {
         let mine = app.new_supplier(&ann, "Ann's").await;
         let res = app.upload_parts(&ann, &format!("?supplier_id={mine}"), &[file_part("a.csv", "a\n1\n")]).await;
         assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+        let latin1 = crate::import_helpers::Part { name: "supplier_id", filename: None, content: b"caf\xe9".to_vec() };
+        let res = app.upload_parts(&ann, "", &[latin1, file_part("a.csv", "a\n1\n")]).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+        assert!(res.body["error"]["message"].as_str().unwrap().contains("UTF-8"), "{}", res.body);
         // Fields other than the file are small; a huge one is refused, not buffered.
         let huge = "x".repeat(100 * 1024);
         let res = app.upload_parts(&ann, "", &[text_part("note", &huge), file_part("a.csv", "a\n1\n")]).await;
