@@ -9,6 +9,12 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// `/auth/…`, declared once with their OpenAPI entries.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {

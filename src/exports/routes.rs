@@ -12,6 +12,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// `/exports/…`, declared once with their OpenAPI entries.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_export)).routes(routes!(download_export))
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

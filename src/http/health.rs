@@ -4,6 +4,12 @@ use super::{ApiError, AppState};
 use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// The probes, declared once with their OpenAPI entries.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
+}
 
 /// The process is up and serving.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Up")))]

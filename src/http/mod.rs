@@ -20,13 +20,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Everything a handler may need; cheap to clone.
@@ -46,42 +46,21 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-fn api_routes() -> Router<AppState> {
-    use imports::routes as i;
-    use jobs::routes as j;
-    Router::new()
-        .route("/auth/login", post(auth::routes::login))
-        .route("/auth/logout", post(auth::routes::logout))
-        .route("/auth/me", get(auth::routes::me))
-        .route("/users", post(users::routes::create_user))
-        // The spec's router declares `POST /`: answer both spellings.
-        .route("/jobs", post(j::create_job))
-        .route("/jobs/", post(j::create_job))
-        .route("/jobs/active", get(j::active_jobs))
-        .route("/jobs/{job_id}", get(j::get_job))
-        .route("/jobs/{job_id}/start", post(j::start_job))
-        .route("/jobs/{job_id}/progress", post(j::report_progress))
-        .route("/jobs/{job_id}/complete", post(j::complete_job))
-        .route("/jobs/{job_id}/fail", post(j::fail_job))
-        .route("/jobs/{job_id}/cancel", post(j::cancel_job))
-        .route("/jobs/{job_id}/retry", post(j::retry_job))
-        .route("/schedules", get(schedules::routes::list_schedules).post(schedules::routes::create_schedule))
-        .route("/schedules/{schedule_id}", delete(schedules::routes::delete_schedule))
-        .route("/imports/suppliers", get(i::list_suppliers).post(i::create_supplier))
-        .route("/imports/datasets", get(i::list_datasets))
-        .route("/imports/datasets/{dataset_id}", get(i::get_dataset))
-        // The upload enforces its own, larger limit while streaming (and removes what it stored).
-        .route("/imports/files/upload", post(i::upload_file).layer(DefaultBodyLimit::disable()))
-        .route("/exports", post(exports::routes::create_export))
-        .route("/exports/{job_id}/download", get(exports::routes::download_export))
+/// Every route with its OpenAPI entry, from each module's own router.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(auth::routes::router())
+        .merge(users::routes::router())
+        .merge(jobs::routes::router())
+        .merge(schedules::routes::router())
+        .merge(imports::routes::router())
+        .merge(exports::routes::router())
+        .merge(health::router())
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
-        .nest("/api/v2", api_routes())
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .merge(SwaggerUi::new("/docs").url("/api/v2/openapi.json", openapi::ApiDoc::openapi()))
+    let (api, document) = routes().split_for_parts();
+    api.merge(SwaggerUi::new("/docs").url("/api/v2/openapi.json", document))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")

@@ -1,4 +1,5 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//! The OpenAPI 3.1 document's frame: title, tags, security. The paths come from each module's
+//! router (`http::routes`), where every route is declared once with its annotation.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -8,33 +9,6 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "jobwatch",
         description = "Durable background jobs you can watch live: progress, failures, history."
-    ),
-    paths(
-        crate::auth::routes::login,
-        crate::auth::routes::logout,
-        crate::auth::routes::me,
-        crate::users::routes::create_user,
-        crate::jobs::routes::active_jobs,
-        crate::jobs::routes::get_job,
-        crate::jobs::routes::create_job,
-        crate::jobs::routes::start_job,
-        crate::jobs::routes::report_progress,
-        crate::jobs::routes::complete_job,
-        crate::jobs::routes::fail_job,
-        crate::jobs::routes::cancel_job,
-        crate::jobs::routes::retry_job,
-        crate::schedules::routes::list_schedules,
-        crate::schedules::routes::create_schedule,
-        crate::schedules::routes::delete_schedule,
-        crate::imports::routes::create_supplier,
-        crate::imports::routes::list_suppliers,
-        crate::imports::routes::list_datasets,
-        crate::imports::routes::get_dataset,
-        crate::imports::routes::upload_file,
-        crate::exports::routes::create_export,
-        crate::exports::routes::download_export,
-        super::health::healthz,
-        super::health::readyz,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -10,12 +10,24 @@ use crate::jobs::routes::JobResponse;
 use axum::Json;
 use axum::extract::multipart::{Field, MultipartRejection};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// `/imports/…`, declared once with their OpenAPI entries.
+pub fn router() -> OpenApiRouter<AppState> {
+    // The upload enforces its own, larger limit while streaming (and removes what it stored).
+    let upload = OpenApiRouter::new().routes(routes!(upload_file)).layer(DefaultBodyLimit::disable());
+    OpenApiRouter::new()
+        .routes(routes!(list_suppliers, create_supplier))
+        .routes(routes!(list_datasets))
+        .routes(routes!(get_dataset))
+        .merge(upload)
+}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SupplierResponse {

@@ -15,6 +15,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// `/jobs/…`, declared once with their OpenAPI entries.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_job))
+        // The spec's router declares `POST /`: answer that spelling too (undocumented alias).
+        .route("/api/v2/jobs/", axum::routing::post(create_job))
+        .routes(routes!(active_jobs))
+        .routes(routes!(get_job))
+        .routes(routes!(start_job))
+        .routes(routes!(report_progress))
+        .routes(routes!(complete_job))
+        .routes(routes!(fail_job))
+        .routes(routes!(cancel_job))
+        .routes(routes!(retry_job))
+}
 
 /// A job as the frontend sees it: the spec's `{id, type, status, progress}` and the rest.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

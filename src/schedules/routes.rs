@@ -11,6 +11,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// `/schedules/…`, declared once with their OpenAPI entries.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_schedules, create_schedule)).routes(routes!(delete_schedule))
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
