@@ -40,7 +40,9 @@ pub fn app_state(
     let cache = Arc::new(ActiveCache::new(
         chrono::Duration::from_std(settings.active_cache).context("active cache out of range")?,
     ));
-    let jobs = JobService::new(store.clone(), clock.clone()).with_active_cache(cache.clone());
+    let jobs = JobService::new(store.clone(), clock.clone())
+        .with_active_cache(cache.clone())
+        .with_handlers(handlers(store.clone(), objects.clone()));
     let imports = ImportService::new(store.clone(), clock.clone(), jobs.clone(), objects.clone(), settings.imports);
     Ok(AppState {
         exports: ExportService::new(jobs.clone(), imports.clone(), objects),

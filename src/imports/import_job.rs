@@ -154,6 +154,12 @@ impl JobHandler for ImportHandler {
     async fn forget(&self, job: Uuid) {
         crate::imports::service::discard_upload(self.store.as_ref(), &self.objects, job).await;
     }
+
+    /// An upload cancelled while it waited for a worker: its file is not wanted any more.
+    /// (Cancelled while arriving or being parsed, the upload or the parser removes it.)
+    async fn cancelled(&self, job: Uuid) {
+        crate::imports::service::discard_upload(self.store.as_ref(), &self.objects, job).await;
+    }
 }
 
 fn not_an_upload() -> HandlerError {

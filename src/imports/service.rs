@@ -88,11 +88,6 @@ impl ImportService {
         Self { local: Some(worker), ..self }
     }
 
-    /// Remove an import job's uploaded file, unless it became a dataset.
-    pub async fn discard_upload(&self, job: Uuid) {
-        discard_upload(self.store.as_ref(), &self.objects, job).await;
-    }
-
     pub async fn create_supplier(&self, owner: &User, name: &str) -> Result<Supplier, ImportError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {

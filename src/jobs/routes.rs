@@ -302,11 +302,5 @@ pub async fn cancel_job(
     caller: CurrentUser,
     PathParam(id): PathParam<Uuid>,
 ) -> JobResult {
-    let job = state.jobs.act(&caller.user, id, Action::Cancel).await?;
-    // An upload cancelled while it waited for a worker: its file is not wanted any more.
-    // (Cancelled while arriving or being parsed, the upload or the parser removes it.)
-    if job.job_type == JobType::Import && job.status == JobStatus::Cancelled {
-        state.imports.discard_upload(job.id).await;
-    }
-    Ok(Json(job.into()))
+    act(&state, &caller, id, Action::Cancel).await
 }

@@ -8,6 +8,7 @@ use super::state::{Action, JobChange};
 use crate::clock::Clock;
 use crate::storage::{Beat, Held, Store, StoreError};
 use crate::users::User;
+use crate::worker::Handlers;
 use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -85,6 +86,8 @@ pub struct JobService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     active: Arc<ActiveCache>,
+    /// Told when a job is cancelled before a run could see it (see [`crate::worker::JobHandler::cancelled`]).
+    handlers: Handlers,
 }
 
 fn can_see(viewer: &User, job: &Job) -> bool {
@@ -93,7 +96,13 @@ fn can_see(viewer: &User, job: &Job) -> bool {
 
 impl JobService {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, active: Arc::new(ActiveCache::disabled()) }
+        Self { store, clock, active: Arc::new(ActiveCache::disabled()), handlers: Handlers::new() }
+    }
+
+    /// Cancels of jobs no run has seen are passed to their type's handler, which removes what
+    /// was prepared for them (an upload's file).
+    pub fn with_handlers(self, handlers: Handlers) -> Self {
+        Self { handlers, ..self }
     }
 
     /// Answer repeated active-list requests from `cache` (see [`ActiveCache`]).
@@ -254,6 +263,11 @@ impl JobService {
     pub async fn cancel(&self, id: Uuid) -> Result<Job, JobError> {
         if let Some(job) = self.store.request_cancel(id, self.clock.now()).await? {
             self.active.forget_owner(job.created_by);
+            if job.status == JobStatus::Cancelled
+                && let Some(handler) = self.handlers.get(job.job_type)
+            {
+                handler.cancelled(job.id).await;
+            }
             return Ok(job);
         }
         match self.store.find_job(id).await? {

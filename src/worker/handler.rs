@@ -37,6 +37,11 @@ pub trait JobHandler: Send + Sync + 'static {
     /// The job was deleted (pruned past retention): remove what its runs left behind, if
     /// anything. Failures are the handler's to log.
     async fn forget(&self, _job: Uuid) {}
+
+    /// The job was cancelled before any run of it could see the cancel (it waited in the
+    /// queue): remove what was prepared for it, if anything. A running job's handler sees its
+    /// cancel itself. Failures are the handler's to log.
+    async fn cancelled(&self, _job: Uuid) {}
 }
 
 /// The handlers a worker runs; a job type without one is never claimed by it.
