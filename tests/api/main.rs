@@ -17,5 +17,6 @@ mod operations;
 mod s3;
 mod schedules;
 mod schema;
+mod store;
 mod users;
 mod worker;
