@@ -121,6 +121,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
 
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    tokio::spawn(crate::jobs::events::relay_changes(store.clone(), shutdown.clone()));
     let workers = match args.no_workers {
         true => None,
         false => {

@@ -56,7 +56,7 @@ impl TestDb {
                 max_retries: 3,
             })
             .collect();
-        assert_eq!(self.store.insert_jobs(&jobs).await.unwrap(), n as u64);
+        assert_eq!(self.store.insert_jobs(&jobs).await.unwrap().len(), n);
     }
 
     async fn count(&self, condition: &str) -> i64 {

@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
 
 /// `/imports/…`, declared once with their OpenAPI entries.
 pub fn router() -> OpenApiRouter<AppState> {

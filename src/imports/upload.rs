@@ -73,7 +73,7 @@ impl ImportService {
             max_retries: crate::jobs::service::DEFAULT_MAX_RETRIES,
         };
         let job = self.jobs.create_held(&new, &self.node, self.lease_end()).await?;
-        let mut lease = Lease { service: self, job: job.id, owner: job.created_by, last: Instant::now() };
+        let mut lease = Lease { service: self, job: job.id, last: Instant::now() };
         lease.beat(VALIDATED).await?;
 
         let key = raw_key(job.id);
@@ -157,7 +157,6 @@ impl ImportService {
             // Its cancel was requested while the last bytes arrived.
             return Err(self.give_up(job, key, None, ImportError::Cancelled).await);
         };
-        self.jobs.forget_owner(moved.created_by);
         if let Some(worker) = &self.local
             && worker.send(moved.clone()).is_ok()
         {
@@ -203,7 +202,6 @@ pub fn duplicate_message(existing: &super::model::Dataset) -> String {
 struct Lease<'a> {
     service: &'a ImportService,
     job: Uuid,
-    owner: Option<Uuid>,
     last: Instant,
 }
 
@@ -216,9 +214,9 @@ impl Lease<'_> {
     /// Renew and record progress; the job was cancelled or lost when this fails.
     async fn beat(&mut self, progress: i64) -> Result<(), ImportError> {
         self.last = Instant::now();
-        let beat = Beat { id: self.job, attempt: UPLOAD_ATTEMPT, progress: Some(progress as i32) };
+        let beat = Beat { id: self.job, attempt: UPLOAD_ATTEMPT, progress: Some(progress as i32), stage: None };
         let s = self.service;
-        let held = s.jobs.renew(&s.node, self.owner, beat, s.lease_end()).await?;
+        let held = s.jobs.renew(&s.node, beat, s.lease_end()).await?;
         match held {
             Some(h) if !h.cancel_requested => Ok(()),
             _ => Err(ImportError::Cancelled),

@@ -3,15 +3,17 @@
 //! of asking the database again.
 //!
 //! What a caller may see, and why it is safe:
-//! - Writes made through this node's API (create, cancel, retry, start, progress, ...) drop
-//!   the owner's entry, so a user sees their own changes at once.
-//! - Changes made elsewhere (workers, other nodes, plain SQL) show within `ttl` — the same
-//!   order as the heartbeat that carries a running job's progress.
+//! - Every job change this process writes (API, workers, uploads) drops the owner's entry as
+//!   it is written (the cache listens to `jobs::events`), so it shows at once.
+//! - A change another node writes drops the entries of the owners it names when its
+//!   notification arrives (PostgreSQL), so it shows at once too; a lost notification
+//!   connection drops every list. Plain-SQL writes by other tools show within `ttl`.
 //! - A logout on this node drops the token at once; a token revoked or expired elsewhere is
 //!   refused within `ttl`.
 //! - A read that overlaps a write on this node is not remembered: every write moves the
 //!   [`Generation`], and an answer read under an older one may be stale.
 
+use super::events::{JobEvent, JobEventSink, Owners};
 use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
@@ -130,11 +132,42 @@ impl ActiveCache {
         }
     }
 
+    /// Any owner's jobs may have changed.
+    pub fn forget_all_lists(&self) {
+        let mut maps = self.maps();
+        maps.generation += 1;
+        maps.lists.clear();
+    }
+
     /// The token was revoked.
     pub fn forget_token(&self, token_digest: &[u8]) {
         let mut maps = self.maps();
         maps.generation += 1;
         maps.tokens.remove(token_digest);
+    }
+}
+
+impl JobEventSink for ActiveCache {
+    fn on_event(&self, event: &JobEvent<'_>) {
+        match event {
+            JobEvent::Changed(jobs) => {
+                let mut maps = self.maps();
+                maps.generation += 1;
+                for job in *jobs {
+                    if let Some(owner) = job.owner {
+                        maps.lists.remove(&owner);
+                    }
+                }
+            }
+            JobEvent::Elsewhere(Owners::Some(owners)) => {
+                let mut maps = self.maps();
+                maps.generation += 1;
+                for owner in owners {
+                    maps.lists.remove(owner);
+                }
+            }
+            JobEvent::Elsewhere(Owners::All) | JobEvent::Resync => self.forget_all_lists(),
+        }
     }
 }
 

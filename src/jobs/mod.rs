@@ -1,6 +1,7 @@
 //! Background jobs: what a job is, how it may move between states, and the API over it.
 
 pub mod active_cache;
+pub mod events;
 pub mod model;
 pub mod routes;
 pub mod service;

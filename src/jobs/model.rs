@@ -56,6 +56,12 @@ pub struct Job {
     pub attempt: i32,
     /// Set when a running job is asked to stop.
     pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// Grows by one with every change a watcher can see (see `jobs::events`).
+    pub version: i64,
+    /// Short text the handler reports with its progress.
+    pub stage: Option<String>,
+    /// Last sign of life while running: started or claimed, lease renewed, progress reported.
+    pub heartbeat_at: Option<DateTime<Utc>>,
 }
 
 /// A job about to be inserted.

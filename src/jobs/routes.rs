@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
-use uuid::Uuid;
 use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
 
 /// `/jobs/…`, declared once with their OpenAPI entries.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,6 +59,11 @@ pub struct JobResponse {
     pub attempt: i32,
     /// Set while a running job is being asked to stop.
     pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// Grows with every change to the job (status, progress, stage, error, …): of two
+    /// views of one job, the higher version is the newer.
+    pub version: i64,
+    /// What the job is doing now, as its handler last said ("parsing rows 120 000 / 1 000 000").
+    pub stage: Option<String>,
 }
 
 impl From<Job> for JobResponse {
@@ -80,6 +85,8 @@ impl From<Job> for JobResponse {
             run_at: job.run_at,
             attempt: job.attempt,
             cancel_requested_at: job.cancel_requested_at,
+            version: job.version,
+            stage: job.stage,
         }
     }
 }
@@ -104,6 +111,8 @@ pub struct CreateJobRequest {
 pub struct ProgressRequest {
     /// Percent done; clamped to 0..=100, and never lowers the job's progress.
     pub progress: i64,
+    /// What the job is doing now, a short line (cut to 200 characters); kept until replaced.
+    pub stage: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -205,7 +214,7 @@ pub async fn start_job(
     act(&state, &caller, id, Action::Start).await
 }
 
-/// Report progress of a running job (clamped to 0..=100, never lowered).
+/// Report progress of a running job (clamped to 0..=100, never lowered), and optionally its stage.
 #[utoipa::path(
     post, path = "/api/v2/jobs/{job_id}/progress", tag = "jobs",
     params(("job_id" = Uuid, Path, description = "Job id")),
@@ -223,7 +232,7 @@ pub async fn report_progress(
     PathParam(id): PathParam<Uuid>,
     JsonBody(req): JsonBody<ProgressRequest>,
 ) -> JobResult {
-    act(&state, &caller, id, Action::Progress(req.progress)).await
+    Ok(Json(state.jobs.report(&caller.user, id, req.progress, req.stage.as_deref()).await?.into()))
 }
 
 /// Mark a running job completed (progress 100).

@@ -3,6 +3,7 @@
 
 use super::JobStatus;
 use super::active_cache::ActiveCache;
+use super::events::JobEventSink;
 use super::model::{Job, JobType, NewJob};
 use super::state::{Action, JobChange};
 use crate::clock::Clock;
@@ -105,8 +106,11 @@ impl JobService {
         Self { handlers, ..self }
     }
 
-    /// Answer repeated active-list requests from `cache` (see [`ActiveCache`]).
+    /// Answer repeated active-list requests from `cache` (see [`ActiveCache`]), which hears of
+    /// every job change through the store's events.
     pub fn with_active_cache(self, cache: Arc<ActiveCache>) -> Self {
+        let sink: Arc<dyn JobEventSink> = cache.clone();
+        self.store.events().subscribe(&sink);
         Self { active: cache, ..self }
     }
 
@@ -133,39 +137,23 @@ impl JobService {
             priority,
             max_retries,
         };
-        let job = self.store.insert_job(&new).await.map_err(|e| match e {
+        self.store.insert_job(&new).await.map_err(|e| match e {
             // The dataset was deleted between the check and the insert.
             StoreError::ForeignKey(_) => JobError::UnknownDataset,
             other => other.into(),
-        })?;
-        self.active.forget_owner(job.created_by);
-        Ok(job)
+        })
     }
 
     /// A job that is `running` from the start, held by `holder` under a lease until
     /// `lease_until` (see [`crate::storage::ImportStore::insert_held_job`]).
     pub async fn create_held(&self, new: &NewJob, holder: &str, lease_until: DateTime<Utc>) -> Result<Job, JobError> {
-        let job = self.store.insert_held_job(new, holder, self.clock.now(), lease_until).await?;
-        self.active.forget_owner(job.created_by);
-        Ok(job)
+        Ok(self.store.insert_held_job(new, holder, self.clock.now(), lease_until).await?)
     }
 
     /// Renew a held job's lease and record its progress; `None` once `holder` lost it.
-    pub async fn renew(
-        &self,
-        holder: &str,
-        owner: Option<Uuid>,
-        beat: Beat,
-        lease_until: DateTime<Utc>,
-    ) -> Result<Option<Held>, JobError> {
-        let held = self.store.renew_leases(holder, &[beat], lease_until).await?;
-        self.active.forget_owner(owner);
+    pub async fn renew(&self, holder: &str, beat: Beat, lease_until: DateTime<Utc>) -> Result<Option<Held>, JobError> {
+        let held = self.store.renew_leases(holder, &[beat], self.clock.now(), lease_until).await?;
         Ok(held.into_iter().next())
-    }
-
-    /// A job of `owner`'s changed outside this service: their cached active list is stale.
-    pub fn forget_owner(&self, owner: Option<Uuid>) {
-        self.active.forget_owner(owner);
     }
 
     /// A job as it stands, whoever owns it (for code acting on the owner's behalf).
@@ -232,7 +220,6 @@ impl JobService {
     /// A prepared change (e.g. fenced on a worker's attempt); `action` names it in a conflict.
     pub async fn apply_change(&self, id: Uuid, action: &'static str, change: JobChange) -> Result<Job, JobError> {
         if let Some(job) = self.store.change_job(id, &change).await? {
-            self.active.forget_owner(job.created_by);
             return Ok(job);
         }
         match self.store.find_job(id).await? {
@@ -249,6 +236,13 @@ impl JobService {
         self.apply(id, Action::Progress(progress)).await
     }
 
+    /// Progress, and the stage text when given, of a job `viewer` may see.
+    pub async fn report(&self, viewer: &User, id: Uuid, progress: i64, stage: Option<&str>) -> Result<Job, JobError> {
+        self.get(viewer, id).await?;
+        let change = Action::Progress(progress).change(self.clock.now()).with_stage(stage);
+        self.apply_change(id, "progress", change).await
+    }
+
     pub async fn complete(&self, id: Uuid) -> Result<Job, JobError> {
         self.apply(id, Action::Complete).await
     }
@@ -262,7 +256,6 @@ impl JobService {
     /// `cancelled` when the handler returns.
     pub async fn cancel(&self, id: Uuid) -> Result<Job, JobError> {
         if let Some(job) = self.store.request_cancel(id, self.clock.now()).await? {
-            self.active.forget_owner(job.created_by);
             if job.status == JobStatus::Cancelled
                 && let Some(handler) = self.handlers.get(job.job_type)
             {

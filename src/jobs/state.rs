@@ -47,6 +47,10 @@ pub struct JobChange {
     pub count_retry: bool,
     /// Only if the job is still in this attempt: a worker writes only for the run it holds.
     pub fence_attempt: Option<i32>,
+    /// New stage text (see [`JobChange::with_stage`]).
+    pub stage: Option<String>,
+    /// A sign of life: the job started or reported progress.
+    pub heartbeat_at: Option<DateTime<Utc>>,
 }
 
 impl JobChange {
@@ -54,6 +58,18 @@ impl JobChange {
     pub fn fenced(self, attempt: i32) -> Self {
         JobChange { fence_attempt: Some(attempt), ..self }
     }
+
+    /// The same write, also setting the stage text (cut to [`MAX_STAGE_CHARS`]).
+    pub fn with_stage(self, stage: Option<&str>) -> Self {
+        JobChange { stage: stage.map(bounded_stage), ..self }
+    }
+}
+
+/// A stage is a short line for a progress bar, not a log.
+pub const MAX_STAGE_CHARS: usize = 200;
+
+pub fn bounded_stage(stage: &str) -> String {
+    stage.chars().filter(|c| !c.is_control()).take(MAX_STAGE_CHARS).collect()
 }
 
 /// Error messages are for people; an unbounded one is a log dump, not a message.
@@ -101,10 +117,14 @@ impl Action {
             run_at: None,
             count_retry: false,
             fence_attempt: None,
+            stage: None,
+            heartbeat_at: None,
         };
         match self {
-            Action::Start => JobChange { started_at: Some(now), ..base },
-            Action::Progress(p) => JobChange { progress_at_least: Some(p.clamp(0, 100) as i32), ..base },
+            Action::Start => JobChange { started_at: Some(now), heartbeat_at: Some(now), ..base },
+            Action::Progress(p) => {
+                JobChange { progress_at_least: Some(p.clamp(0, 100) as i32), heartbeat_at: Some(now), ..base }
+            }
             Action::Complete => JobChange {
                 status: JobStatus::Completed,
                 progress_at_least: Some(100),
@@ -228,6 +248,13 @@ mod tests {
     fn fail_keeps_a_bounded_message() {
         let change = Action::Fail("x".repeat(50_000)).change(Utc::now());
         assert_eq!(change.error_message.unwrap().chars().count(), MAX_ERROR_MESSAGE_CHARS);
+    }
+
+    #[test]
+    fn stage_text_is_one_short_line() {
+        let change = Action::Progress(5).change(Utc::now()).with_stage(Some(&format!("a\nb{}", "x".repeat(500))));
+        let stage = change.stage.unwrap();
+        assert!(stage.starts_with("abx") && stage.chars().count() == MAX_STAGE_CHARS, "{stage}");
     }
 
     #[test]

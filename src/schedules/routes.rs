@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use uuid::Uuid;
 use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
 
 /// `/schedules/…`, declared once with their OpenAPI entries.
 pub fn router() -> OpenApiRouter<AppState> {

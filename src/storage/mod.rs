@@ -7,7 +7,7 @@ macro_rules! job_columns {
     () => {
         "id, job_type, status, progress, related_dataset_id, created_by, created_at, started_at, \
          completed_at, error_message, retry_count, max_retries, metadata, priority, run_at, attempt, \
-         cancel_requested_at"
+         cancel_requested_at, version, stage, heartbeat_at"
     };
 }
 
@@ -17,6 +17,7 @@ pub mod queue;
 pub mod schedules;
 mod sqlite;
 
+use crate::jobs::events::{JobEvents, Owners};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
 use crate::users::{NewUser, User};
@@ -85,11 +86,35 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What another node changed, as heard by [`Store::listen_changes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// Another node changed jobs of these owners.
+    Changed(Owners),
+    /// The connection dropped and was made again: notifications may have been missed.
+    Reconnected,
+}
+
+/// A subscription to other nodes' job changes.
+#[async_trait]
+pub trait ChangeFeed: Send {
+    async fn next(&mut self) -> Heard;
+}
+
 /// The operations of every backend. Each is one statement or one short transaction.
+///
+/// Every statement that writes jobs reports the jobs it changed (their id, owner and new
+/// version) on [`Store::events`], once per statement, and the job-writing methods return them.
 #[async_trait]
 pub trait Store: Queue + ScheduleStore + ImportStore + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
+
+    /// Where this process's job changes are published.
+    fn events(&self) -> &JobEvents;
+
+    /// Other nodes' job changes; `None` where there are no other nodes (SQLite).
+    async fn listen_changes(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>>;
     async fn ping(&self) -> StoreResult<()>;
 
     /// Apply every pending migration; returns the versions applied.

@@ -2,17 +2,19 @@
 //! requests, pruning and the signals that wake workers.
 
 use super::StoreResult;
+use crate::jobs::events::Changed;
 use crate::jobs::model::{Job, JobType, NewJob};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// A running job a worker still holds, with the progress to record if it changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A running job a worker still holds, with the progress and stage to record if they changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Beat {
     pub id: Uuid,
     pub attempt: i32,
     pub progress: Option<i32>,
+    pub stage: Option<String>,
 }
 
 /// A position in claim order (`priority` descending, then `run_at`, then `id`): a worker
@@ -44,6 +46,8 @@ impl ClaimKey {
 pub struct Held {
     pub id: Uuid,
     pub cancel_requested: bool,
+    /// The job's version now: moved only if the beat's progress or stage changed it.
+    pub version: i64,
 }
 
 /// What wakes a worker.
@@ -68,7 +72,7 @@ pub const LEASE_EXPIRED: &str = "the worker running this job stopped answering (
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Insert many jobs in one statement per chunk; workers are signalled once.
-    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64>;
+    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<Vec<Changed>>;
 
     /// Claim up to `limit` due pending jobs of `types` for `worker`, in claim order after
     /// `after`: they become `running` (keeping their progress: retries and rescues reset it,
@@ -86,12 +90,11 @@ pub trait Queue: Send + Sync {
     ) -> StoreResult<Vec<Job>>;
 
     /// Mark many running jobs completed (progress 100), each fenced on its attempt: the
-    /// worker's hot path, one statement for a batch of `(id, attempt)`. Returns how many.
-    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64>;
+    /// worker's hot path, one statement for a batch of `(id, attempt)`.
+    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>>;
     /// Give many running jobs back, each fenced on its attempt: due again at `now`, not
     /// counted as a failure — or `cancelled` at `now` if a cancel was requested meanwhile.
-    /// Returns how many.
-    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64>;
+    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>>;
 
     /// Pass a running job from holder `from` to holder `to` in the same attempt, with a fresh
     /// lease, progress raised to at least `progress` and `metadata`'s keys set: an upload
@@ -109,14 +112,21 @@ pub trait Queue: Send + Sync {
         metadata: &serde_json::Value,
     ) -> StoreResult<Option<Job>>;
 
-    /// Extend the leases `worker` still holds (each fenced on its attempt) and record
-    /// progress. A beat missing from the answer is a job the worker lost (rescued elsewhere,
-    /// cancelled by hand): it must stop working on it.
-    async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>>;
+    /// Extend the leases `worker` still holds (each fenced on its attempt) until `lease_until`,
+    /// note the sign of life at `now`, and record progress and stage. A beat missing from the
+    /// answer is a job the worker lost (rescued elsewhere, cancelled by hand): it must stop
+    /// working on it.
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        beats: &[Beat],
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<Held>>;
 
     /// Running jobs whose lease expired before `now`: back to `pending` with one more retry
-    /// counted, or `failed` once their retries are spent. Returns how many.
-    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
+    /// counted, or `failed` once their retries are spent.
+    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Changed>>;
 
     /// Ask a job to stop. A pending job, or a running one no worker holds, is cancelled at
     /// once; a running job under a lease gets `cancel_requested_at` and its worker is told.

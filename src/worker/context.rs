@@ -4,15 +4,47 @@ use super::outcome::StopReason;
 use crate::jobs::Job;
 use serde_json::Value;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio_util::sync::CancellationToken;
 
 /// Progress not reported yet.
 pub(super) const NO_PROGRESS: i32 = -1;
 
+/// What a run has reported so far; the worker writes it with each lease renewal.
+pub(super) struct Report {
+    /// Percent, or [`NO_PROGRESS`].
+    pub progress: AtomicI32,
+    pub stage: Mutex<Option<String>>,
+}
+
+impl Report {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Report { progress: AtomicI32::new(NO_PROGRESS), stage: Mutex::new(None) })
+    }
+
+    pub fn progress(&self) -> i32 {
+        self.progress.load(Ordering::Relaxed)
+    }
+
+    pub fn stage(&self) -> Option<String> {
+        self.stage.lock().expect("stage lock").clone()
+    }
+
+    fn raise(&self, percent: i64) {
+        self.progress.fetch_max(percent.clamp(0, 100) as i32, Ordering::Relaxed);
+    }
+
+    fn set_stage(&self, stage: &str) {
+        let mut current = self.stage.lock().expect("stage lock");
+        if current.as_deref() != Some(stage) {
+            *current = Some(crate::jobs::state::bounded_stage(stage));
+        }
+    }
+}
+
 pub struct JobContext {
     job: Job,
-    progress: Arc<AtomicI32>,
+    report: Arc<Report>,
     cancel: CancellationToken,
     /// Why the job was told to stop, once it was.
     stop: Arc<OnceLock<StopReason>>,
@@ -21,11 +53,11 @@ pub struct JobContext {
 impl JobContext {
     pub(super) fn new(
         job: Job,
-        progress: Arc<AtomicI32>,
+        report: Arc<Report>,
         cancel: CancellationToken,
         stop: Arc<OnceLock<StopReason>>,
     ) -> Self {
-        Self { job, progress, cancel, stop }
+        Self { job, report, cancel, stop }
     }
 
     /// True once a user cancelled the job (not a shutdown, not a lost lease): the job ends
@@ -46,12 +78,19 @@ impl JobContext {
     /// store: the worker writes the latest value with its next lease renewal, so calling
     /// this in a tight loop is fine.
     pub fn progress(&self, percent: i64) {
-        raise(&self.progress, percent);
+        self.report.raise(percent);
+    }
+
+    /// Say what the job is doing now, in a short line shown beside its progress ("parsing rows
+    /// 120 000 / 1 000 000"; cut to 200 characters). Written with the next lease renewal, like
+    /// progress, so it is cheap to call often.
+    pub fn stage(&self, stage: &str) {
+        self.report.set_stage(stage);
     }
 
     /// A handle for reporting progress from elsewhere (a blocking thread, a spawned task).
     pub fn progress_reporter(&self) -> ProgressReporter {
-        ProgressReporter(self.progress.clone())
+        ProgressReporter(self.report.clone())
     }
 
     /// A token that is cancelled when the job should stop, for code off this task.
@@ -70,19 +109,20 @@ impl JobContext {
     }
 }
 
-/// [`JobContext::progress`], detached from the context's lifetime.
+/// [`JobContext::progress`] and [`JobContext::stage`], detached from the context's lifetime.
 #[derive(Clone)]
-pub struct ProgressReporter(Arc<AtomicI32>);
+pub struct ProgressReporter(Arc<Report>);
 
 impl ProgressReporter {
     /// As [`JobContext::progress`].
     pub fn report(&self, percent: i64) {
-        raise(&self.0, percent);
+        self.0.raise(percent);
     }
-}
 
-fn raise(cell: &AtomicI32, percent: i64) {
-    cell.fetch_max(percent.clamp(0, 100) as i32, Ordering::Relaxed);
+    /// As [`JobContext::stage`].
+    pub fn stage(&self, stage: &str) {
+        self.0.set_stage(stage);
+    }
 }
 
 #[cfg(test)]
@@ -91,14 +131,25 @@ mod tests {
 
     #[test]
     fn progress_is_clamped_and_only_rises() {
-        let cell = Arc::new(AtomicI32::new(NO_PROGRESS));
+        let report = Report::new();
         let job = crate::worker::processing::tests::sample_job(serde_json::json!({}));
-        let ctx = JobContext::new(job, cell.clone(), CancellationToken::new(), Default::default());
+        let ctx = JobContext::new(job, report.clone(), CancellationToken::new(), Default::default());
         for p in [10, 50, 30, -7] {
             ctx.progress(p);
         }
-        assert_eq!(cell.load(Ordering::Relaxed), 50);
+        assert_eq!(report.progress(), 50);
         ctx.progress(1_000);
-        assert_eq!(cell.load(Ordering::Relaxed), 100);
+        assert_eq!(report.progress(), 100);
+    }
+
+    #[test]
+    fn the_stage_is_the_latest_line_reported() {
+        let report = Report::new();
+        let job = crate::worker::processing::tests::sample_job(serde_json::json!({}));
+        let ctx = JobContext::new(job, report.clone(), CancellationToken::new(), Default::default());
+        assert_eq!(report.stage(), None);
+        ctx.stage("reading");
+        ctx.progress_reporter().stage("parsing rows 10 / 20");
+        assert_eq!(report.stage().as_deref(), Some("parsing rows 10 / 20"));
     }
 }

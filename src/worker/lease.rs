@@ -5,7 +5,6 @@ use super::Worker;
 use super::outcome::StopReason;
 use crate::storage::Beat;
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use tokio_util::sync::CancellationToken;
 
 pub(super) async fn renew_loop(worker: Worker, stop: CancellationToken) {
@@ -22,8 +21,9 @@ pub(super) async fn renew_loop(worker: Worker, stop: CancellationToken) {
             .running()
             .iter()
             .map(|(id, r)| {
-                let reported = r.progress.load(Ordering::Relaxed);
-                Beat { id: *id, attempt: r.attempt, progress: (reported > r.sent_progress).then_some(reported) }
+                let reported = r.report.progress();
+                let stage = r.report.stage().filter(|s| r.sent_stage.as_ref() != Some(s));
+                Beat { id: *id, attempt: r.attempt, progress: (reported > r.sent_progress).then_some(reported), stage }
             })
             .collect();
         if beats.is_empty() {
@@ -31,7 +31,7 @@ pub(super) async fn renew_loop(worker: Worker, stop: CancellationToken) {
         }
         let now = inner.clock.now();
         let lease_until = now + chrono::Duration::from_std(inner.settings.lease).unwrap_or(chrono::Duration::MAX);
-        match inner.store.renew_leases(&inner.id, &beats, lease_until).await {
+        match inner.store.renew_leases(&inner.id, &beats, now, lease_until).await {
             Ok(held) => {
                 last_renewed = tokio::time::Instant::now();
                 let held_ids: HashSet<_> = held.iter().map(|h| h.id).collect();
@@ -41,8 +41,13 @@ pub(super) async fn renew_loop(worker: Worker, stop: CancellationToken) {
                     let Some(job) = running.get_mut(&beat.id).filter(|j| j.attempt == beat.attempt) else { continue };
                     if !held_ids.contains(&beat.id) {
                         job.stop(StopReason::LeaseLost);
-                    } else if let Some(p) = beat.progress {
+                        continue;
+                    }
+                    if let Some(p) = beat.progress {
                         job.sent_progress = p;
+                    }
+                    if let Some(stage) = &beat.stage {
+                        job.sent_stage = Some(stage.clone());
                     }
                 }
                 for h in held.iter().filter(|h| h.cancel_requested) {

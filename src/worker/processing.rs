@@ -64,11 +64,9 @@ impl JobHandler for ProcessingHandler {
 pub(crate) mod tests {
     use super::*;
     use crate::jobs::{Job, JobStatus, JobType};
-    use crate::worker::context::NO_PROGRESS;
+    use crate::worker::context::{NO_PROGRESS, Report};
     use chrono::Utc;
     use serde_json::json;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicI32, Ordering};
     use tokio_util::sync::CancellationToken;
 
     pub(crate) fn sample_job(metadata: Value) -> Job {
@@ -90,14 +88,17 @@ pub(crate) mod tests {
             run_at: Utc::now(),
             attempt: 1,
             cancel_requested_at: None,
+            version: 1,
+            stage: None,
+            heartbeat_at: None,
         }
     }
 
     async fn run(metadata: Value, cancel: CancellationToken) -> (Result<(), HandlerError>, i32) {
-        let cell = Arc::new(AtomicI32::new(NO_PROGRESS));
-        let ctx = JobContext::new(sample_job(metadata), cell.clone(), cancel, Default::default());
+        let report = Report::new();
+        let ctx = JobContext::new(sample_job(metadata), report.clone(), cancel, Default::default());
         let result = ProcessingHandler.run(&ctx).await;
-        (result, cell.load(Ordering::Relaxed))
+        (result, report.progress())
     }
 
     #[tokio::test]

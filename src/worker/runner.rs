@@ -1,7 +1,7 @@
 //! The worker loop: claim due jobs while there is room, run each handler in its own task,
 //! finish it, and on shutdown drain within the grace period and hand back the rest.
 
-use super::context::{JobContext, NO_PROGRESS};
+use super::context::{JobContext, NO_PROGRESS, Report};
 use super::outcome::{StopReason, decide};
 use super::{HandlerError, Handlers, WorkerSettings, completer, lease, maintenance};
 use crate::clock::Clock;
@@ -10,7 +10,7 @@ use crate::schedules::ScheduleService;
 use crate::storage::{ClaimKey, Signal, Store, StoreError};
 use anyhow::Context;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
@@ -23,9 +23,10 @@ use uuid::Uuid;
 pub(super) struct RunningJob {
     pub attempt: i32,
     pub job_type: JobType,
-    pub progress: Arc<AtomicI32>,
-    /// Progress last written to the database.
+    pub report: Arc<Report>,
+    /// Progress and stage last written to the database.
     pub sent_progress: i32,
+    pub sent_stage: Option<String>,
     cancel: CancellationToken,
     stop: Arc<OnceLock<StopReason>>,
 }
@@ -36,8 +37,9 @@ impl RunningJob {
         RunningJob {
             attempt: job.attempt,
             job_type: job.job_type,
-            progress: Arc::new(AtomicI32::new(NO_PROGRESS)),
+            report: Report::new(),
             sent_progress: NO_PROGRESS,
+            sent_stage: None,
             cancel: CancellationToken::new(),
             stop: Arc::new(OnceLock::new()),
         }
@@ -305,11 +307,11 @@ impl Worker {
     }
 
     async fn execute(self, job: Job, completions: completer::Completions) {
-        let Some((progress, cancel, stop)) = self
+        let Some((report, cancel, stop)) = self
             .running()
             .get(&job.id)
             .filter(|r| r.attempt == job.attempt)
-            .map(|r| (r.progress.clone(), r.cancel.clone(), r.stop.clone()))
+            .map(|r| (r.report.clone(), r.cancel.clone(), r.stop.clone()))
         else {
             return;
         };
@@ -320,7 +322,7 @@ impl Worker {
                 return;
             }
             Some(_) => Err(HandlerError::Retryable("stopped before it started".into())),
-            None => self.run_handler(&job, progress.clone(), cancel, stop.clone()).await,
+            None => self.run_handler(&job, report.clone(), cancel, stop.clone()).await,
         };
         let now = self.inner.clock.now();
         let action = decide(&job, result, stop.get().copied(), now, &self.inner.settings.backoff, rand::random());
@@ -328,7 +330,7 @@ impl Worker {
             // The common case goes to the batched completer, which forgets the job once written,
             // so its lease is renewed until then.
             Some(Action::Complete) if completions.send((job.id, job.attempt)).is_ok() => return,
-            Some(action) => self.finish(&job, action, progress.load(Ordering::Relaxed)).await,
+            Some(action) => self.finish(&job, action, &report).await,
             None => {}
         }
         self.forget(job.id, job.attempt);
@@ -337,7 +339,7 @@ impl Worker {
     async fn run_handler(
         &self,
         job: &Job,
-        progress: Arc<AtomicI32>,
+        report: Arc<Report>,
         cancel: CancellationToken,
         stop: Arc<OnceLock<StopReason>>,
     ) -> Result<(), HandlerError> {
@@ -346,7 +348,7 @@ impl Worker {
         };
         let began = std::time::Instant::now();
         let _running = super::claiming::HandlerRun::start(self, (job.id, job.attempt), began);
-        let ctx = JobContext::new(job.clone(), progress, cancel, stop);
+        let ctx = JobContext::new(job.clone(), report, cancel, stop);
         // Its own task, so a panic fails the job instead of the worker.
         let task = AbortOnDropHandle::new(tokio::spawn(async move { handler.run(&ctx).await }));
         let result = task.await.unwrap_or_else(|e| {
@@ -359,9 +361,12 @@ impl Worker {
 
     /// Write the outcome, fenced on the attempt; retried while the database is away (until
     /// the lease would have expired anyway and the rescuer takes over).
-    async fn finish(&self, job: &Job, action: Action, reported: i32) {
+    async fn finish(&self, job: &Job, action: Action, report: &Report) {
         let name = action.name();
-        let mut change = action.change(self.inner.clock.now()).fenced(job.attempt);
+        // The last stage stays with the outcome: a failed job shows where it failed.
+        let mut change =
+            action.change(self.inner.clock.now()).fenced(job.attempt).with_stage(report.stage().as_deref());
+        let reported = report.progress();
         if reported > NO_PROGRESS {
             change.progress_at_least = Some(change.progress_at_least.map_or(reported, |p| p.max(reported)));
         }

@@ -150,6 +150,19 @@ impl TestApp {
         }
     }
 
+    /// Another node's store on the same database (its own pool and bus), on PostgreSQL; `None`
+    /// on SQLite, which serves one node.
+    pub async fn second_store(&self) -> Option<Arc<dyn Store>> {
+        let RawDb::Postgres { schema, .. } = &self.raw else { return None };
+        // Named after the schema, so a test can find (and kill) this node's connections.
+        let options = sqlx::postgres::PgConnectOptions::from_str(&postgres_url())
+            .unwrap()
+            .options([("search_path", schema.as_str())])
+            .application_name(schema);
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+        Some(Arc::new(PgStore::from_pool(pool)))
+    }
+
     /// Close the pool the app uses, as when the database goes away.
     pub async fn close_pool(&self) {
         match &self.raw {

@@ -86,8 +86,9 @@ contract_tests! {
         assert_eq!(item["type"], "import");
         assert_eq!(item["status"], "pending");
         assert_eq!(item["progress"], 0);
+        assert_eq!(item["version"], 1);
         for field in ["created_at", "started_at", "completed_at", "error_message", "related_dataset_id",
-                      "metadata", "retry_count", "max_retries"] {
+                      "metadata", "retry_count", "max_retries", "stage"] {
             assert!(item.get(field).is_some(), "missing {field}");
         }
     }
@@ -143,5 +144,39 @@ contract_tests! {
         assert_eq!(node.get("/api/v2/jobs/active", &other).await.status, 200, "within the cache time");
         app.clock.advance(Duration::seconds(1));
         assert_eq!(node.get("/api/v2/jobs/active", &other).await.status, 401);
+    }
+
+    async fn a_workers_changes_show_in_the_remembered_list_at_once(app) {
+        // A cache time no test outlives: what shows comes from the job events, not expiry.
+        let node = app.node_with_active_cache(std::time::Duration::from_secs(3600));
+        let user = node.new_user("u@example.com").await;
+        let job = node.post("/api/v2/jobs", &user,
+            json!({"job_type": "processing", "metadata": {"steps": 2, "step_ms": 5}})).await.body;
+        assert_eq!(node.get("/api/v2/jobs/active", &user).await.body[0]["status"], "pending", "remembered");
+        let worker = app.start_worker(crate::helpers::fast_worker_settings());
+        app.wait_for_status(&job["id"], "completed").await;
+        let listed = node.get("/api/v2/jobs/active", &user).await.body;
+        assert_eq!((listed[0]["status"].as_str(), listed[0]["progress"].as_i64()), (Some("completed"), Some(100)));
+        worker.stop().await;
+    }
+
+    async fn another_nodes_changes_show_in_the_remembered_list_at_once(app) {
+        let Some(other) = app.second_store().await else { return }; // SQLite serves one node
+        let node = app.node_with_active_cache(std::time::Duration::from_secs(3600));
+        let stop = tokio_util::sync::CancellationToken::new();
+        let relay = jobwatch::jobs::events::Relay::connect(app.store.clone()).await;
+        let relay = tokio::spawn(relay.run(stop.clone()));
+        let user = node.new_user("u@example.com").await;
+        let job = node.create_job(&user, "validation").await;
+        assert_eq!(node.get("/api/v2/jobs/active", &user).await.body[0]["status"], "pending", "remembered");
+        let id = job["id"].as_str().unwrap().parse().unwrap();
+        other.request_cancel(id, app.clock_now()).await.unwrap().expect("cancelled on the other node");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while node.get("/api/v2/jobs/active", &user).await.body[0]["status"] != "cancelled" {
+            assert!(std::time::Instant::now() < deadline, "the other node's cancel never showed");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        stop.cancel();
+        relay.await.unwrap();
     }
 }

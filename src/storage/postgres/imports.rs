@@ -1,10 +1,10 @@
 //! Suppliers, datasets and held jobs on PostgreSQL.
 
-use super::{PgStore, bind_new_job, job_from_row};
+use super::{NOTIFIED, PgStore, bind_new_job};
 use crate::imports::model::{Dataset, NewDataset, Supplier};
 use crate::jobs::model::{Job, NewJob};
 use crate::storage::imports::ImportStore;
-use crate::storage::{StoreResult, parse_column};
+use crate::storage::{StoreError, StoreResult, parse_column};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -98,12 +98,12 @@ impl ImportStore for PgStore {
             .bind(d.created_at)
             .fetch_one(&mut *tx)
             .await?;
-        sqlx::query("update background_jobs set related_dataset_id = $1 where id = $2")
-            .bind(d.id)
-            .bind(d.import_job_id)
-            .execute(&mut *tx)
-            .await?;
+        let write = "update background_jobs set related_dataset_id = $1, version = version + 1 where id = $2 \
+                     returning id, created_by, version";
+        let sql = format!("{} select w.*, {NOTIFIED} from w", self.notifying("", write, "true"));
+        let jobs = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(d.id).bind(d.import_job_id).fetch_all(&mut *tx).await?;
         tx.commit().await?;
+        self.publish_rows(&jobs)?;
         dataset_from_row(&row)
     }
 
@@ -147,19 +147,18 @@ impl ImportStore for PgStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> StoreResult<Job> {
-        let sql = concat!(
+        let write = concat!(
             "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
-             priority, max_retries, id, status, started_at, attempt, locked_by, lease_expires_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'running', $10, 1, $11, $12) returning ",
+             priority, max_retries, id, status, started_at, attempt, locked_by, lease_expires_at, heartbeat_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'running', $10, 1, $11, $12, $10) returning ",
             job_columns!()
         );
-        let row = bind_new_job(sqlx::query(sql), job)
+        let sql = format!("{} select w.*, {NOTIFIED} from w", self.notifying("", write, "true"));
+        let query = bind_new_job(sqlx::query(sqlx::AssertSqlSafe(sql)), job)
             .bind(crate::storage::new_job_id())
             .bind(now)
             .bind(holder)
-            .bind(lease_until)
-            .fetch_one(&self.pool)
-            .await?;
-        job_from_row(&row)
+            .bind(lease_until);
+        self.write_jobs(query).await?.pop().ok_or(StoreError::Database(sqlx::Error::RowNotFound))
     }
 }

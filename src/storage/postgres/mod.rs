@@ -4,7 +4,8 @@ mod imports;
 mod queue;
 mod schedules;
 
-use super::{PoolSettings, Store, StoreResult, parse_column, version_diff};
+use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, parse_column, version_diff};
+use crate::jobs::events::{Changed, JobEvents};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
 use crate::users::{NewUser, User};
@@ -16,6 +17,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
 use sqlx::{ConnectOptions, Connection, Row};
 use std::str::FromStr;
+use std::sync::Arc;
 use uuid::Uuid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
@@ -26,6 +28,7 @@ const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    events: Arc<JobEvents>,
 }
 
 impl PgStore {
@@ -47,17 +50,61 @@ impl PgStore {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// Wrap an existing pool (tests point it at their own schema).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, events: Arc::new(JobEvents::new()) }
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// The last column of every statement made by [`PgStore::notifying`]: referencing the NOTIFY
+/// is what makes it run.
+pub(super) const NOTIFIED: &str = "(select count(*) from n) as notified";
+
+impl PgStore {
+    /// The start of a job-writing statement that also tells other nodes, when it commits, which
+    /// owners' jobs it touched: one NOTIFY per statement, never one per row (NOTIFY serialises
+    /// commits cluster-wide), none when no owned job changed. `write` must return `created_by`;
+    /// only rows where `touched` holds count. `ctes` (ending in a comma) come first. The caller
+    /// adds the final `select … from w` with [`NOTIFIED`].
+    pub(super) fn notifying(&self, ctes: &str, write: &str, touched: &str) -> String {
+        format!(
+            "with {ctes} w as ({write}), \
+             n as (select pg_notify('{channel}', '{node} ' || \
+                     case when count(distinct created_by) > {max} then '*' \
+                          else string_agg(distinct created_by::text, ' ') end) \
+                   from w where created_by is not null and ({touched}) having count(*) > 0) ",
+            channel = crate::jobs::events::CHANGES_CHANNEL,
+            node = self.events.node(),
+            max = crate::jobs::events::MAX_NOTIFIED_OWNERS,
+        )
+    }
+
+    /// A job-writing statement returning whole jobs, which notifies (see [`PgStore::notifying`])
+    /// and publishes what it changed on this process's bus.
+    pub(super) async fn write_jobs<'q>(&self, query: PgQuery<'q>) -> StoreResult<Vec<Job>> {
+        let rows = query.fetch_all(&self.pool).await?;
+        let jobs = rows.iter().map(job_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.events.publish(jobs.iter().map(Changed::of));
+        Ok(jobs)
+    }
+
+    /// Reads `id, created_by, version` rows of a job-writing statement and publishes them.
+    pub(super) fn publish_rows(&self, rows: &[PgRow]) -> StoreResult<Vec<Changed>> {
+        let changed = rows.iter().map(changed_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.events.publish(changed.iter().copied());
+        Ok(changed)
+    }
+}
+
+pub(super) fn changed_from_row(row: &PgRow) -> StoreResult<Changed> {
+    Ok(Changed { id: row.try_get("id")?, owner: row.try_get("created_by")?, version: row.try_get("version")? })
 }
 
 fn job_from_row(row: &PgRow) -> StoreResult<Job> {
@@ -79,11 +126,14 @@ fn job_from_row(row: &PgRow) -> StoreResult<Job> {
         run_at: row.try_get("run_at")?,
         attempt: row.try_get("attempt")?,
         cancel_requested_at: row.try_get("cancel_requested_at")?,
+        version: row.try_get("version")?,
+        stage: row.try_get("stage")?,
+        heartbeat_at: row.try_get("heartbeat_at")?,
         id,
     })
 }
 
-type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, <sqlx::Postgres as sqlx::Database>::Arguments>;
+pub(super) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, <sqlx::Postgres as sqlx::Database>::Arguments>;
 
 /// Binds a new job's columns in the order every job insert lists them: job_type, created_by,
 /// related_dataset_id, metadata, created_at, run_at, priority, max_retries.
@@ -112,6 +162,14 @@ fn user_from_row(row: &PgRow) -> StoreResult<User> {
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn events(&self) -> &JobEvents {
+        &self.events
+    }
+
+    async fn listen_changes(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>> {
+        Ok(Some(Box::new(queue::PgChangeFeed::connect(self).await?)))
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -221,16 +279,19 @@ impl Store for PgStore {
     }
 
     async fn insert_job(&self, job: &NewJob) -> StoreResult<Job> {
-        // The NOTIFY wakes a worker on any node at once.
-        let sql = concat!(
-            "with ins as ( \
-               insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
-               priority, max_retries, id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ",
-            job_columns!(),
-            ") select ins.* from ins, (select pg_notify('jobwatch_jobs', '')) n"
+        let write = concat!(
+            "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
+             priority, max_retries, id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ",
+            job_columns!()
         );
-        let row = bind_new_job(sqlx::query(sql), job).bind(super::new_job_id()).fetch_one(&self.pool).await?;
-        job_from_row(&row)
+        // The jobwatch_jobs NOTIFY wakes a worker on any node at once.
+        let sql = format!(
+            "{} select w.*, {NOTIFIED} from w, (select pg_notify('{}', '')) wake",
+            self.notifying("", write, "true"),
+            queue::NEW_JOBS_CHANNEL
+        );
+        let query = bind_new_job(sqlx::query(sqlx::AssertSqlSafe(sql)), job).bind(super::new_job_id());
+        self.write_jobs(query).await?.pop().ok_or(StoreError::Database(sqlx::Error::RowNotFound))
     }
 
     async fn find_job(&self, id: Uuid) -> StoreResult<Option<Job>> {
@@ -295,8 +356,9 @@ impl Store for PgStore {
 
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>> {
         let from: Vec<&str> = change.from.iter().map(|s| s.as_str()).collect();
-        // Leaving `running` drops the lease and any cancel request with it.
-        let sql = concat!(
+        // Leaving `running` drops the lease and any cancel request with it; a restart clears the
+        // stage with the progress.
+        let write = concat!(
             "update background_jobs set \
                status = $2, \
                progress = case when $7 then 0 else greatest(progress, coalesce($3, progress)) end, \
@@ -307,12 +369,16 @@ impl Store for PgStore {
                retry_count = retry_count + case when $9 then 1 else 0 end, \
                lease_expires_at = case when $2 = 'running' then lease_expires_at end, \
                locked_by = case when $2 = 'running' then locked_by end, \
-               cancel_requested_at = case when $2 = 'running' then cancel_requested_at end \
+               cancel_requested_at = case when $2 = 'running' then cancel_requested_at end, \
+               stage = case when $7 then null else coalesce($12, stage) end, \
+               heartbeat_at = coalesce($13, heartbeat_at), \
+               version = version + 1 \
              where id = $1 and status = any($10) and ($11::int is null or attempt = $11) \
              returning ",
             job_columns!()
         );
-        let row = sqlx::query(sql)
+        let sql = format!("{} select w.*, {NOTIFIED} from w", self.notifying("", write, "true"));
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(change.status.as_str())
             .bind(change.progress_at_least)
@@ -324,8 +390,8 @@ impl Store for PgStore {
             .bind(change.count_retry)
             .bind(&from)
             .bind(change.fence_attempt)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(job_from_row).transpose()
+            .bind(change.stage.as_deref())
+            .bind(change.heartbeat_at);
+        Ok(self.write_jobs(query).await?.pop())
     }
 }

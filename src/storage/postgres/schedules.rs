@@ -1,6 +1,8 @@
 //! Schedules on PostgreSQL.
 
+use super::NOTIFIED;
 use super::PgStore;
+use crate::jobs::events::Changed;
 use crate::jobs::model::NewJob;
 use crate::schedules::{NewSchedule, Schedule};
 use crate::storage::schedules::ScheduleStore;
@@ -122,19 +124,22 @@ impl ScheduleStore for PgStore {
         if moved == 0 {
             return Ok(false);
         }
-        super::bind_new_job(
-            sqlx::query(
-                "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, run_at, \
-             priority, max_retries, schedule_id, id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            ),
-            job,
-        )
-        .bind(schedule.id)
-        .bind(crate::storage::new_job_id())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("select pg_notify($1, '')").bind(super::queue::NEW_JOBS_CHANNEL).execute(&mut *tx).await?;
+        let id = crate::storage::new_job_id();
+        let write = "insert into background_jobs (job_type, created_by, related_dataset_id, metadata, created_at, \
+                     run_at, priority, max_retries, schedule_id, id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     returning created_by";
+        let sql = format!(
+            "{} select {NOTIFIED} from w, (select pg_notify('{}', '')) wake",
+            self.notifying("", write, "true"),
+            super::queue::NEW_JOBS_CHANNEL
+        );
+        super::bind_new_job(sqlx::query(sqlx::AssertSqlSafe(sql)), job)
+            .bind(schedule.id)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
+        self.events.publish([Changed { id, owner: job.created_by, version: 1 }]);
         Ok(true)
     }
 }

@@ -109,12 +109,16 @@ impl ImportStore for SqliteStore {
             .bind(time_text(d.created_at))
             .fetch_one(&mut *tx)
             .await?;
-        sqlx::query("update background_jobs set related_dataset_id = ?1 where id = ?2")
-            .bind(d.id.to_string())
-            .bind(d.import_job_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let jobs = sqlx::query(
+            "update background_jobs set related_dataset_id = ?1, version = version + 1 where id = ?2 \
+             returning id, created_by, version",
+        )
+        .bind(d.id.to_string())
+        .bind(d.import_job_id.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
+        self.publish_rows(&jobs)?;
         dataset_from_row(&row)
     }
 
@@ -163,8 +167,8 @@ impl ImportStore for SqliteStore {
     ) -> StoreResult<Job> {
         let sql = concat!(
             "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
-             run_at, priority, max_retries, status, started_at, attempt, locked_by, lease_expires_at) \
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, 1, ?11, ?12) returning ",
+             run_at, priority, max_retries, status, started_at, attempt, locked_by, lease_expires_at, \
+             heartbeat_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, 1, ?11, ?12, ?10) returning ",
             job_columns!()
         );
         let row = bind_new_job(sqlx::query(sql).bind(crate::storage::new_job_id().to_string()), job)
@@ -173,6 +177,8 @@ impl ImportStore for SqliteStore {
             .bind(time_text(lease_until))
             .fetch_one(&self.pool)
             .await?;
-        job_from_row(&row)
+        let job = job_from_row(&row)?;
+        self.published(Some(job.clone()))?;
+        Ok(job)
     }
 }

@@ -5,7 +5,8 @@ mod imports;
 mod queue;
 mod schedules;
 
-use super::{PoolSettings, Store, StoreError, StoreResult, parse_column, version_diff};
+use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, parse_column, version_diff};
+use crate::jobs::events::{Changed, JobEvents};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
 use crate::users::{NewUser, User};
@@ -17,6 +18,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use std::str::FromStr;
+use std::sync::Arc;
 use uuid::Uuid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -24,6 +26,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    events: Arc<JobEvents>,
     /// Wakes this process's workers: SQLite has a single node.
     signals: tokio::sync::broadcast::Sender<super::Signal>,
 }
@@ -49,7 +52,7 @@ impl SqliteStore {
 
     /// Wrap an existing pool (tests keep a second handle for plain SQL).
     pub fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool, signals: tokio::sync::broadcast::channel(1024).0 }
+        Self { pool, events: Arc::new(JobEvents::new()), signals: tokio::sync::broadcast::channel(1024).0 }
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -86,6 +89,32 @@ fn required<T>(id: &str, column: &str, value: Option<T>) -> StoreResult<T> {
     value.ok_or_else(|| StoreError::BadRow { id: id.to_owned(), problem: format!("{column} is null") })
 }
 
+impl SqliteStore {
+    /// Publishes a job a statement wrote, and hands it on.
+    pub(super) fn published(&self, job: Option<Job>) -> StoreResult<Option<Job>> {
+        if let Some(job) = &job {
+            self.events.publish([Changed::of(job)]);
+        }
+        Ok(job)
+    }
+
+    /// Reads `id, created_by, version` rows of a job-writing statement and publishes them.
+    pub(super) fn publish_rows(&self, rows: &[SqliteRow]) -> StoreResult<Vec<Changed>> {
+        let changed = rows.iter().map(changed_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.events.publish(changed.iter().copied());
+        Ok(changed)
+    }
+}
+
+pub(super) fn changed_from_row(row: &SqliteRow) -> StoreResult<Changed> {
+    let raw: String = row.try_get("id")?;
+    Ok(Changed {
+        id: required(&raw, "id", uuid_column(&raw, row, "id")?)?,
+        owner: uuid_column(&raw, row, "created_by")?,
+        version: row.try_get("version")?,
+    })
+}
+
 fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
     let raw_id: String = row.try_get("id")?;
     let id = required(&raw_id, "id", uuid_column(&raw_id, row, "id")?)?;
@@ -108,6 +137,9 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
         run_at: required(&raw_id, "run_at", time_column(&raw_id, row, "run_at")?)?,
         attempt: row.try_get("attempt")?,
         cancel_requested_at: time_column(&raw_id, row, "cancel_requested_at")?,
+        version: row.try_get("version")?,
+        stage: row.try_get("stage")?,
+        heartbeat_at: time_column(&raw_id, row, "heartbeat_at")?,
         id,
     })
 }
@@ -142,6 +174,15 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn events(&self) -> &JobEvents {
+        &self.events
+    }
+
+    /// One node: every change is this process's own.
+    async fn listen_changes(&self) -> StoreResult<Option<Box<dyn ChangeFeed>>> {
+        Ok(None)
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -264,8 +305,10 @@ impl Store for SqliteStore {
         let row = bind_new_job(sqlx::query(sql).bind(crate::storage::new_job_id().to_string()), job)
             .fetch_one(&self.pool)
             .await?;
+        let job = job_from_row(&row)?;
+        self.events.publish([Changed::of(&job)]);
         self.signal(super::Signal::NewJobs);
-        job_from_row(&row)
+        Ok(job)
     }
 
     async fn find_job(&self, id: Uuid) -> StoreResult<Option<Job>> {
@@ -309,7 +352,10 @@ impl Store for SqliteStore {
                retry_count = retry_count + case when ?9 then 1 else 0 end, \
                lease_expires_at = case when ?2 = 'running' then lease_expires_at end, \
                locked_by = case when ?2 = 'running' then locked_by end, \
-               cancel_requested_at = case when ?2 = 'running' then cancel_requested_at end \
+               cancel_requested_at = case when ?2 = 'running' then cancel_requested_at end, \
+               stage = case when ?7 then null else coalesce(?12, stage) end, \
+               heartbeat_at = coalesce(?13, heartbeat_at), \
+               version = version + 1 \
              where id = ?1 and status in (select value from json_each(?10)) \
                and (?11 is null or attempt = ?11) \
              returning ",
@@ -327,8 +373,10 @@ impl Store for SqliteStore {
             .bind(change.count_retry)
             .bind(from)
             .bind(change.fence_attempt)
+            .bind(change.stage.as_deref())
+            .bind(change.heartbeat_at.map(time_text))
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(job_from_row).transpose()
+        self.published(row.as_ref().map(job_from_row).transpose()?)
     }
 }

@@ -1,8 +1,10 @@
 //! The queue on SQLite: one writer at a time makes every claim atomic; workers in this
 //! process are woken through an in-process broadcast.
 
-use super::{SqliteStore, job_from_row, required, time_text, uuid_column};
+use super::{SqliteStore, changed_from_row, job_from_row, required, time_text, uuid_column};
+use crate::jobs::events::Changed;
 use crate::jobs::model::{Job, JobType, NewJob};
+use crate::jobs::state::bounded_stage;
 use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
 use crate::storage::{StoreResult, parse_column};
 use async_trait::async_trait;
@@ -25,23 +27,28 @@ impl SqliteStore {
 
 #[async_trait]
 impl Queue for SqliteStore {
-    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64> {
+    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<Vec<Changed>> {
         let mut tx = self.pool.begin().await?;
+        let mut inserted = Vec::with_capacity(jobs.len());
         for job in jobs {
+            let id = crate::storage::new_job_id();
             super::bind_new_job(
                 sqlx::query(
                     "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
                  run_at, priority, max_retries) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
-                .bind(crate::storage::new_job_id().to_string()),
+                .bind(id.to_string()),
                 job,
             )
             .execute(&mut *tx)
             .await?;
+            // New jobs start at version 1 (the column's default).
+            inserted.push(Changed { id, owner: job.created_by, version: 1 });
         }
         tx.commit().await?;
+        self.events.publish(inserted.iter().copied());
         self.signal(Signal::NewJobs);
-        Ok(jobs.len() as u64)
+        Ok(inserted)
     }
 
     async fn claim_jobs(
@@ -59,7 +66,8 @@ impl Queue for SqliteStore {
         let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
         let rows = sqlx::query(concat!(
             "update background_jobs set status = 'running', started_at = ?1, attempt = attempt + 1, \
-               lease_expires_at = ?4, locked_by = ?5, cancel_requested_at = null \
+               lease_expires_at = ?4, locked_by = ?5, cancel_requested_at = null, heartbeat_at = ?1, \
+               version = version + 1 \
              where id in ( \
                select id from background_jobs indexed by background_jobs_claim_idx \
                where status = 'pending' and run_at <= ?1 and job_type in (select value from json_each(?2)) \
@@ -79,11 +87,12 @@ impl Queue for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let mut jobs = rows.iter().map(job_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.events.publish(jobs.iter().map(Changed::of));
         jobs.sort_by_key(|j| (-i64::from(j.priority), j.run_at, j.id));
         Ok(jobs)
     }
 
-    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>> {
         self.update_held(
             done,
             "status = 'completed', progress = 100, completed_at = ?1, \
@@ -93,7 +102,7 @@ impl Queue for SqliteStore {
         .await
     }
 
-    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>> {
         // Old values on the right: a requested cancel decides where the job goes.
         self.update_held(
             jobs,
@@ -116,60 +125,106 @@ impl Queue for SqliteStore {
         progress: i32,
         metadata: &serde_json::Value,
     ) -> StoreResult<Option<Job>> {
-        let sql = concat!(
+        // Each top-level key takes the value given, as PostgreSQL's `||` does (json_patch would
+        // merge nested objects and delete keys given as null).
+        let keys: Vec<(String, String)> = metadata
+            .as_object()
+            .map(|o| o.iter().map(|(k, v)| (format!("$.\"{}\"", k.replace('"', "\\\"")), v.to_string())).collect())
+            .unwrap_or_default();
+        let set: String = (0..keys.len()).map(|i| format!(", ?{}, json(?{})", 7 + 2 * i, 8 + 2 * i)).collect();
+        let sql = format!(
             "update background_jobs set locked_by = ?4, lease_expires_at = ?5, progress = max(progress, ?6), \
-               metadata = json_patch(metadata, ?7) \
+               metadata = json_set(metadata{set}), version = version + 1 \
              where id = ?1 and attempt = ?2 and status = 'running' and locked_by = ?3 \
                and cancel_requested_at is null \
-             returning ",
+             returning {}",
             job_columns!()
         );
-        let row = sqlx::query(sql)
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.to_string())
             .bind(attempt)
             .bind(from)
             .bind(to)
             .bind(time_text(lease_until))
-            .bind(progress)
-            .bind(metadata.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(job_from_row).transpose()
+            .bind(progress);
+        for (path, value) in keys {
+            query = query.bind(path).bind(value);
+        }
+        let row = query.fetch_optional(&self.pool).await?;
+        self.published(row.as_ref().map(job_from_row).transpose()?)
     }
 
-    async fn renew_leases(&self, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> StoreResult<Vec<Held>> {
+    async fn renew_leases(
+        &self,
+        worker: &str,
+        beats: &[Beat],
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<Vec<Held>> {
         if beats.is_empty() {
             return Ok(Vec::new());
         }
         let beats: Vec<_> = beats
             .iter()
-            .map(|b| json!({"id": b.id.to_string(), "attempt": b.attempt, "progress": b.progress}))
+            .map(|b| {
+                json!({"id": b.id.to_string(), "attempt": b.attempt, "progress": b.progress,
+                       "stage": b.stage.as_deref().map(bounded_stage)})
+            })
             .collect();
+        // Only a beat that moves progress or stage is a change a watcher sees (and a version).
+        // RETURNING sees only new values, so the versions before are read first, in the same
+        // transaction, which takes the write lock first (a read could not upgrade to a write if
+        // another writer committed in between).
+        let mut tx = self.pool.begin_with("begin immediate").await?;
+        let before: std::collections::HashMap<String, i64> = sqlx::query_as(
+            "select id, version from background_jobs \
+             where id in (select json_extract(value, '$.id') from json_each(?1))",
+        )
+        .bind(json_list(&beats))
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
         let rows = sqlx::query(
-            "update background_jobs set lease_expires_at = ?2, \
-               progress = max(background_jobs.progress, coalesce(b.progress, background_jobs.progress)) \
+            "update background_jobs set lease_expires_at = ?2, heartbeat_at = ?4, \
+               progress = max(background_jobs.progress, coalesce(b.progress, background_jobs.progress)), \
+               stage = coalesce(b.stage, background_jobs.stage), \
+               version = background_jobs.version + \
+                 (coalesce(b.progress > background_jobs.progress, 0) \
+                  or (b.stage is not null and b.stage is not background_jobs.stage)) \
              from (select json_extract(value, '$.id') as id, json_extract(value, '$.attempt') as attempt, \
-                          json_extract(value, '$.progress') as progress from json_each(?3)) as b \
+                          json_extract(value, '$.progress') as progress, json_extract(value, '$.stage') as stage \
+                   from json_each(?3)) as b \
              where background_jobs.id = b.id and background_jobs.attempt = b.attempt \
                and background_jobs.status = 'running' and background_jobs.locked_by = ?1 \
-             returning background_jobs.id as id, background_jobs.cancel_requested_at is not null as cancel_requested",
+             returning id, created_by, version, cancel_requested_at is not null as cancel_requested",
         )
         .bind(worker)
         .bind(time_text(lease_until))
         .bind(json_list(&beats))
-        .fetch_all(&self.pool)
+        .bind(time_text(now))
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get("id")?;
-                let id = Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-                Ok(Held { id, cancel_requested: r.try_get("cancel_requested")? })
-            })
-            .collect()
+        tx.commit().await?;
+        let mut held = Vec::with_capacity(rows.len());
+        let mut moved = Vec::new();
+        for row in &rows {
+            let changed = changed_from_row(row)?;
+            held.push(Held {
+                id: changed.id,
+                cancel_requested: row.try_get("cancel_requested")?,
+                version: changed.version,
+            });
+            if before.get(&changed.id.to_string()).is_some_and(|&v| v < changed.version) {
+                moved.push(changed);
+            }
+        }
+        self.events.publish(moved);
+        Ok(held)
     }
 
-    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
-        let rescued = sqlx::query(
+    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Changed>> {
+        let rows = sqlx::query(
             "update background_jobs set \
                status = case when cancel_requested_at is not null then 'cancelled' \
                              when retry_count < max_retries then 'pending' else 'failed' end, \
@@ -180,18 +235,22 @@ impl Queue for SqliteStore {
                                    then null else ?1 end, \
                progress = case when cancel_requested_at is null and retry_count < max_retries \
                                then 0 else progress end, \
-               run_at = ?1, lease_expires_at = null, locked_by = null, cancel_requested_at = null \
+               stage = case when cancel_requested_at is null and retry_count < max_retries \
+                            then null else stage end, \
+               run_at = ?1, lease_expires_at = null, locked_by = null, cancel_requested_at = null, \
+               version = version + 1 \
              where id in ( \
                select id from background_jobs where status = 'running' and lease_expires_at < ?1 \
-               order by lease_expires_at limit ?2)",
+               order by lease_expires_at limit ?2) \
+             returning id, created_by, version",
         )
         .bind(time_text(now))
         .bind(i64::from(limit))
         .bind(LEASE_EXPIRED)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if rescued > 0 {
+        .fetch_all(&self.pool)
+        .await?;
+        let rescued = self.publish_rows(&rows)?;
+        if !rescued.is_empty() {
             self.signal(Signal::NewJobs);
         }
         Ok(rescued)
@@ -203,7 +262,8 @@ impl Queue for SqliteStore {
                status = case when status = 'running' and locked_by is not null then status else 'cancelled' end, \
                completed_at = case when status = 'running' and locked_by is not null then completed_at else ?2 end, \
                cancel_requested_at = case when status = 'running' and locked_by is not null \
-                                          then coalesce(cancel_requested_at, ?2) end \
+                                          then coalesce(cancel_requested_at, ?2) end, \
+               version = version + 1 \
              where id = ?1 and status in ('pending', 'running') \
              returning ",
             job_columns!()
@@ -212,7 +272,7 @@ impl Queue for SqliteStore {
         .bind(time_text(now))
         .fetch_optional(&self.pool)
         .await?;
-        let job = row.as_ref().map(job_from_row).transpose()?;
+        let job = self.published(row.as_ref().map(job_from_row).transpose()?)?;
         if job.as_ref().is_some_and(|j| j.cancel_requested_at.is_some()) {
             self.signal(Signal::CancelRequested(id));
         }
@@ -268,20 +328,22 @@ impl Listener for LocalSignals {
 
 impl SqliteStore {
     /// `set` (with `?1` = `now`) on the running jobs among `jobs`, each fenced on its attempt.
-    async fn update_held(&self, jobs: &[(Uuid, i32)], set: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+    async fn update_held(&self, jobs: &[(Uuid, i32)], set: &str, now: DateTime<Utc>) -> StoreResult<Vec<Changed>> {
         let jobs: Vec<_> = jobs.iter().map(|(id, attempt)| json!({"id": id.to_string(), "attempt": attempt})).collect();
         let sql = format!(
-            "update background_jobs set {set} \
+            "update background_jobs set {set}, version = background_jobs.version + 1 \
              from (select json_extract(value, '$.id') as id, json_extract(value, '$.attempt') as attempt \
                    from json_each(?2)) as d \
              where background_jobs.id = d.id and background_jobs.attempt = d.attempt \
-               and background_jobs.status = 'running'"
+               and background_jobs.status = 'running' \
+             returning background_jobs.id as id, background_jobs.created_by as created_by, \
+               background_jobs.version as version"
         );
-        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(time_text(now))
             .bind(json_list(&jobs))
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+            .fetch_all(&self.pool)
+            .await?;
+        self.publish_rows(&rows)
     }
 }

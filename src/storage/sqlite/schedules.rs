@@ -1,6 +1,7 @@
 //! Schedules on SQLite.
 
 use super::{SqliteStore, required, time_column, time_text, uuid_column};
+use crate::jobs::events::Changed;
 use crate::jobs::model::NewJob;
 use crate::schedules::{NewSchedule, Schedule};
 use crate::storage::schedules::ScheduleStore;
@@ -127,18 +128,20 @@ impl ScheduleStore for SqliteStore {
         if moved == 0 {
             return Ok(false);
         }
+        let id = crate::storage::new_job_id();
         super::bind_new_job(
             sqlx::query(
                 "insert into background_jobs (id, job_type, created_by, related_dataset_id, metadata, created_at, \
              run_at, priority, max_retries, schedule_id) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )
-            .bind(crate::storage::new_job_id().to_string()),
+            .bind(id.to_string()),
             job,
         )
         .bind(schedule.id.to_string())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.events.publish([Changed { id, owner: job.created_by, version: 1 }]);
         self.signal(Signal::NewJobs);
         Ok(true)
     }

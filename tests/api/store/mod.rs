@@ -7,6 +7,7 @@
 
 mod cancel;
 mod claims;
+mod events;
 mod fencing;
 mod leases;
 mod rescue;
@@ -89,30 +90,30 @@ pub async fn rescue_and_reclaim(app: &TestApp, job: &Job, by: &str) -> Job {
 
 /// `complete_jobs`: how many of `jobs` were completed.
 pub async fn complete(app: &TestApp, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> usize {
-    app.store.complete_jobs(jobs, now).await.unwrap() as usize
+    app.store.complete_jobs(jobs, now).await.unwrap().len()
 }
 
 /// `release_jobs`: how many of `jobs` were given back.
 pub async fn release(app: &TestApp, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> usize {
-    app.store.release_jobs(jobs, now).await.unwrap() as usize
+    app.store.release_jobs(jobs, now).await.unwrap().len()
 }
 
 /// `rescue_expired`: how many jobs were rescued.
 pub async fn rescue_at(app: &TestApp, now: DateTime<Utc>, limit: u32) -> usize {
-    app.store.rescue_expired(now, limit).await.unwrap() as usize
+    app.store.rescue_expired(now, limit).await.unwrap().len()
 }
 
-/// `renew_leases`: the jobs `worker` still holds, as `(id, cancel
+/// `renew_leases` at the clock's now: the jobs `worker` still holds, as `(id, cancel
 /// requested)` in id order.
 pub async fn renew(app: &TestApp, worker: &str, beats: &[Beat], lease_until: DateTime<Utc>) -> Vec<(Uuid, bool)> {
-    let held = app.store.renew_leases(worker, beats, lease_until).await.unwrap();
+    let held = app.store.renew_leases(worker, beats, app.clock_now(), lease_until).await.unwrap();
     let mut held: Vec<_> = held.iter().map(|h| (h.id, h.cancel_requested)).collect();
     held.sort();
     held
 }
 
 pub fn beat(job: &Job, progress: Option<i32>) -> Beat {
-    Beat { id: job.id, attempt: job.attempt, progress }
+    Beat { id: job.id, attempt: job.attempt, progress, stage: None }
 }
 
 /// A timestamp as both backends compare it in plain SQL (SQLite keeps this exact text).

@@ -77,4 +77,18 @@ contract_tests! {
         assert_eq!(find(app, job.id).await, requested);
         assert!(leased_to(app, job.id, UPLOAD, app.clock_now() + lease()).await);
     }
+
+    // "metadata's keys set": each top-level key takes the value given, as PostgreSQL's `||` does.
+    async fn a_transfer_sets_each_given_metadata_key_to_the_value_given(app) {
+        let metadata = json!({"source": {"path": "a.csv", "sheet": 1}, "note": "x", "kept": true, "a\"b": 1});
+        let job = NewJob { metadata, ..new_job(app, 0, app.clock_now()) };
+        let now = app.clock_now();
+        let held = app.store.insert_held_job(&job, UPLOAD, now, now + lease()).await.unwrap();
+        let given = json!({"source": {"path": "b.csv"}, "note": null, "a\"b": [2]});
+        let moved = app.store.transfer_job(held.id, held.attempt, UPLOAD, WORKER, now + lease(), 0, &given)
+            .await.unwrap().unwrap();
+        let expected = json!({"source": {"path": "b.csv"}, "note": null, "kept": true, "a\"b": [2]});
+        assert_eq!(moved.metadata, expected);
+        assert_eq!(find(app, held.id).await.metadata, expected);
+    }
 }
