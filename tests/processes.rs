@@ -56,7 +56,7 @@ impl TestDb {
                 max_retries: 3,
             })
             .collect();
-        assert_eq!(self.store.insert_jobs(&jobs).await.unwrap().len(), n);
+        assert_eq!(self.store.insert_jobs(&jobs).await.unwrap().count, n as u64);
     }
 
     async fn count(&self, condition: &str) -> i64 {

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 pub use imports::ImportStore;
 pub use postgres::PgStore;
-pub use queue::{Beat, ClaimKey, Held, Listener, Queue, Signal};
+pub use queue::{Beat, ClaimKey, Held, Listener, Queue, Signal, Written};
 pub use schedules::ScheduleStore;
 pub use sqlite::SqliteStore;
 

@@ -17,6 +17,15 @@ pub struct Beat {
     pub stage: Option<String>,
 }
 
+/// What a many-job write did: how many jobs it changed, and which of them have an owner, with
+/// their new versions. Jobs without an owner are in nobody's view, so they are counted, not
+/// listed: a batch of 1,000 of them costs no rows to send back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub count: u64,
+    pub owned: Vec<Changed>,
+}
+
 /// A position in claim order (`priority` descending, then `run_at`, then `id`): a worker
 /// resumes claiming after the last job it took instead of rescanning from the start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +81,7 @@ pub const LEASE_EXPIRED: &str = "the worker running this job stopped answering (
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Insert many jobs in one statement per chunk; workers are signalled once.
-    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<Vec<Changed>>;
+    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<Written>;
 
     /// Claim up to `limit` due pending jobs of `types` for `worker`, in claim order after
     /// `after`: they become `running` (keeping their progress: retries and rescues reset it,
@@ -91,10 +100,10 @@ pub trait Queue: Send + Sync {
 
     /// Mark many running jobs completed (progress 100), each fenced on its attempt: the
     /// worker's hot path, one statement for a batch of `(id, attempt)`.
-    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>>;
+    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Written>;
     /// Give many running jobs back, each fenced on its attempt: due again at `now`, not
     /// counted as a failure — or `cancelled` at `now` if a cancel was requested meanwhile.
-    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>>;
+    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Written>;
 
     /// Pass a running job from holder `from` to holder `to` in the same attempt, with a fresh
     /// lease, progress raised to at least `progress` and `metadata`'s keys set: an upload
@@ -126,7 +135,7 @@ pub trait Queue: Send + Sync {
 
     /// Running jobs whose lease expired before `now`: back to `pending` with one more retry
     /// counted, or `failed` once their retries are spent.
-    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Changed>>;
+    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Written>;
 
     /// Ask a job to stop. A pending job, or a running one no worker holds, is cancelled at
     /// once; a running job under a lease gets `cancel_requested_at` and its worker is told.

@@ -37,8 +37,8 @@ async fn fire_schedules(worker: &Worker) {
 async fn rescue_expired(worker: &Worker) {
     let inner = &worker.inner;
     match inner.store.rescue_expired(inner.clock.now(), BATCH).await {
-        Ok(rescued) if rescued.is_empty() => {}
-        Ok(rescued) => tracing::warn!(jobs = rescued.len(), "rescued jobs whose worker stopped renewing its lease"),
+        Ok(rescued) if rescued.count == 0 => {}
+        Ok(rescued) => tracing::warn!(jobs = rescued.count, "rescued jobs whose worker stopped renewing its lease"),
         Err(err) => tracing::warn!(error = %err, "rescuing expired leases failed"),
     }
 }

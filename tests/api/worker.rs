@@ -146,7 +146,7 @@ contract_tests! {
         let job = app.post("/api/v2/jobs", &user, json!({"job_type": "processing", "max_retries": 0})).await.body;
         let now = app.clock_now();
         app.store.claim_jobs("ghost", &[JobType::Processing], 1, jobwatch::storage::ClaimKey::start(), now, now + Duration::seconds(1)).await.unwrap();
-        assert_eq!(app.store.rescue_expired(now + Duration::seconds(2), 100).await.unwrap().len(), 1);
+        assert_eq!(app.store.rescue_expired(now + Duration::seconds(2), 100).await.unwrap().count, 1);
         let failed = app.wait_for_status(&job["id"], "failed").await;
         assert_eq!(failed["error_message"], LEASE_EXPIRED);
         assert!(failed["completed_at"].is_string());
@@ -242,7 +242,7 @@ contract_tests! {
                 max_retries: 3,
             })
             .collect();
-        assert_eq!(app.store.insert_jobs(&jobs).await.unwrap().len(), 50);
+        assert_eq!(app.store.insert_jobs(&jobs).await.unwrap().count, 50);
         // No poll to fall back on: the insert's signal and finished jobs must keep it going.
         let mut settings = fast_worker_settings();
         settings.poll = std::time::Duration::from_secs(3600);
@@ -298,7 +298,7 @@ contract_tests! {
                 app.store.complete_jobs(&done, now),
             );
             renewed.unwrap_or_else(|e| panic!("round {round}: renewal failed: {e}"));
-            assert_eq!(completed.unwrap_or_else(|e| panic!("round {round}: completion failed: {e}")).len(), 200);
+            assert_eq!(completed.unwrap_or_else(|e| panic!("round {round}: completion failed: {e}")).count, 200);
         }
     }
 
@@ -350,7 +350,7 @@ contract_tests! {
         let later = now + Duration::seconds(5);
         let mut held: Vec<_> = claimed.iter().map(|j| (j.id, j.attempt)).collect();
         held[2].1 += 1; // a run this worker no longer holds: fenced out
-        assert_eq!(app.store.release_jobs(&held, later).await.unwrap().len(), 2);
+        assert_eq!(app.store.release_jobs(&held, later).await.unwrap().count, 2);
 
         let cancelled = app.get(&format!("/api/v2/jobs/{}", cancel.id), &user).await.body;
         assert_eq!(cancelled["status"], "cancelled");

@@ -1,6 +1,6 @@
 //! Suppliers, datasets and held jobs on PostgreSQL.
 
-use super::{NOTIFIED, PgStore, bind_new_job};
+use super::{NOTIFIED, PgStore, WRITTEN, bind_new_job};
 use crate::imports::model::{Dataset, NewDataset, Supplier};
 use crate::jobs::model::{Job, NewJob};
 use crate::storage::imports::ImportStore;
@@ -100,10 +100,11 @@ impl ImportStore for PgStore {
             .await?;
         let write = "update background_jobs set related_dataset_id = $1, version = version + 1 where id = $2 \
                      returning id, created_by, version";
-        let sql = format!("{} select w.*, {NOTIFIED} from w", self.notifying("", write, "true"));
-        let jobs = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(d.id).bind(d.import_job_id).fetch_all(&mut *tx).await?;
+        let sql = format!("{} {WRITTEN}", self.notifying("", write, "true"));
+        let written =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(d.id).bind(d.import_job_id).fetch_one(&mut *tx).await?;
         tx.commit().await?;
-        self.publish_rows(&jobs)?;
+        self.publish_written(&written)?;
         dataset_from_row(&row)
     }
 

@@ -4,7 +4,7 @@ mod imports;
 mod queue;
 mod schedules;
 
-use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, parse_column, version_diff};
+use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, Written, parse_column, version_diff};
 use crate::jobs::events::{Changed, JobEvents};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
@@ -67,6 +67,15 @@ impl PgStore {
 /// is what makes it run.
 pub(super) const NOTIFIED: &str = "(select count(*) from n) as notified";
 
+/// The final select of a many-job write returning `id, created_by, version`: one row, with the
+/// count and the owned jobs as arrays (see [`Written`]).
+pub(super) const WRITTEN: &str = "select count(*) as count, \
+       coalesce(array_agg(w.id) filter (where w.created_by is not null), '{}') as ids, \
+       coalesce(array_agg(w.created_by) filter (where w.created_by is not null), '{}') as owners, \
+       coalesce(array_agg(w.version) filter (where w.created_by is not null), '{}') as versions, \
+       (select count(*) from n) as notified \
+     from w";
+
 impl PgStore {
     /// The start of a job-writing statement that also tells other nodes, when it commits, which
     /// owners' jobs it touched: one NOTIFY per statement, never one per row (NOTIFY serialises
@@ -95,11 +104,19 @@ impl PgStore {
         Ok(jobs)
     }
 
-    /// Reads `id, created_by, version` rows of a job-writing statement and publishes them.
-    pub(super) fn publish_rows(&self, rows: &[PgRow]) -> StoreResult<Vec<Changed>> {
-        let changed = rows.iter().map(changed_from_row).collect::<StoreResult<Vec<_>>>()?;
-        self.events.publish(changed.iter().copied());
-        Ok(changed)
+    /// Reads a [`WRITTEN`] row and publishes its owned jobs.
+    pub(super) fn publish_written(&self, row: &PgRow) -> StoreResult<Written> {
+        let ids: Vec<Uuid> = row.try_get("ids")?;
+        let owners: Vec<Uuid> = row.try_get("owners")?;
+        let versions: Vec<i64> = row.try_get("versions")?;
+        let owned: Vec<Changed> = ids
+            .into_iter()
+            .zip(owners)
+            .zip(versions)
+            .map(|((id, owner), version)| Changed { id, owner: Some(owner), version })
+            .collect();
+        self.events.publish(owned.iter().copied());
+        Ok(Written { count: row.try_get::<i64, _>("count")? as u64, owned })
     }
 }
 

@@ -1,12 +1,12 @@
 //! The queue on PostgreSQL: `FOR UPDATE SKIP LOCKED` claims, leases fenced on the attempt,
 //! and LISTEN/NOTIFY to wake workers on every node.
 
-use super::{NOTIFIED, PgStore, job_from_row};
+use super::{NOTIFIED, PgStore, WRITTEN, job_from_row};
 use crate::jobs::events::{CHANGES_CHANNEL, Changed, Owners, parse_notification};
 use crate::jobs::model::{Job, JobType, NewJob};
 use crate::jobs::state::bounded_stage;
 use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
-use crate::storage::{ChangeFeed, Heard, StoreError, StoreResult, parse_column};
+use crate::storage::{ChangeFeed, Heard, StoreError, StoreResult, Written, parse_column};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -27,8 +27,8 @@ fn type_names(types: &[JobType]) -> Vec<&'static str> {
 
 #[async_trait]
 impl Queue for PgStore {
-    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<Vec<Changed>> {
-        let mut inserted = Vec::with_capacity(jobs.len());
+    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<Written> {
+        let mut inserted = Written::default();
         for chunk in jobs.chunks(INSERT_CHUNK) {
             let ids: Vec<Uuid> = chunk.iter().map(|_| crate::storage::new_job_id()).collect();
             let types: Vec<&str> = chunk.iter().map(|j| j.job_type.as_str()).collect();
@@ -69,10 +69,15 @@ impl Queue for PgStore {
                 ))));
             }
             // New jobs start at version 1 (the column's default); their ids were made here.
-            let changed: Vec<Changed> =
-                ids.iter().zip(&owners).map(|(&id, &owner)| Changed { id, owner, version: 1 }).collect();
-            self.events.publish(changed.iter().copied());
-            inserted.extend(changed);
+            let owned: Vec<Changed> = ids
+                .iter()
+                .zip(&owners)
+                .filter(|(_, owner)| owner.is_some())
+                .map(|(&id, &owner)| Changed { id, owner, version: 1 })
+                .collect();
+            self.events.publish(owned.iter().copied());
+            inserted.count += count as u64;
+            inserted.owned.extend(owned);
         }
         Ok(inserted)
     }
@@ -128,7 +133,7 @@ impl Queue for PgStore {
         Ok(jobs)
     }
 
-    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>> {
+    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Written> {
         self.update_held(
             done,
             "status = 'completed', progress = 100, completed_at = $1, \
@@ -138,7 +143,7 @@ impl Queue for PgStore {
         .await
     }
 
-    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>> {
+    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Written> {
         // Old values on the right: a requested cancel decides where the job goes.
         self.update_held(
             jobs,
@@ -243,7 +248,7 @@ impl Queue for PgStore {
         Ok(held)
     }
 
-    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Changed>> {
+    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Written> {
         // A job whose cancel was requested ends cancelled; others are retried while they may be.
         let ctes = "expired as ( \
                select id from background_jobs \
@@ -266,15 +271,15 @@ impl Queue for PgStore {
                version = j.version + 1 \
              from expired where j.id = expired.id \
              returning j.id, j.created_by, j.version";
-        let sql = format!("{} select w.*, {NOTIFIED} from w", self.notifying(ctes, write, "true"));
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let sql = format!("{} {WRITTEN}", self.notifying(ctes, write, "true"));
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now)
             .bind(i64::from(limit))
             .bind(LEASE_EXPIRED)
-            .fetch_all(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-        let rescued = self.publish_rows(&rows)?;
-        if !rescued.is_empty() {
+        let rescued = self.publish_written(&row)?;
+        if rescued.count > 0 {
             self.signal_new_jobs().await?;
         }
         Ok(rescued)
@@ -371,7 +376,7 @@ impl PgStore {
     /// planner to compare every running job with every id, 90 ms instead of 15 for 700. Rows
     /// are locked in that order, so it is id order, as lease renewal's: two batches locking
     /// the same rows in different orders deadlock (for deadlock_timeout).
-    async fn update_held(&self, jobs: &[(Uuid, i32)], set: &str, now: DateTime<Utc>) -> StoreResult<Vec<Changed>> {
+    async fn update_held(&self, jobs: &[(Uuid, i32)], set: &str, now: DateTime<Utc>) -> StoreResult<Written> {
         let mut jobs = jobs.to_vec();
         jobs.sort_unstable();
         let ids: Vec<Uuid> = jobs.iter().map(|d| d.0).collect();
@@ -385,10 +390,10 @@ impl PgStore {
             "update background_jobs j set {set}, version = j.version + 1 from held where j.id = held.id \
              returning j.id, j.created_by, j.version"
         );
-        let sql = format!("{} select w.*, {NOTIFIED} from w", self.notifying(ctes, &write, "true"));
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(&ids).bind(&attempts).fetch_all(&self.pool).await?;
-        self.publish_rows(&rows)
+        let sql = format!("{} {WRITTEN}", self.notifying(ctes, &write, "true"));
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(&ids).bind(&attempts).fetch_one(&self.pool).await?;
+        self.publish_written(&row)
     }
 }
 

@@ -5,7 +5,7 @@ mod imports;
 mod queue;
 mod schedules;
 
-use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, parse_column, version_diff};
+use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, Written, parse_column, version_diff};
 use crate::jobs::events::{Changed, JobEvents};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
@@ -99,10 +99,16 @@ impl SqliteStore {
     }
 
     /// Reads `id, created_by, version` rows of a job-writing statement and publishes them.
-    pub(super) fn publish_rows(&self, rows: &[SqliteRow]) -> StoreResult<Vec<Changed>> {
-        let changed = rows.iter().map(changed_from_row).collect::<StoreResult<Vec<_>>>()?;
-        self.events.publish(changed.iter().copied());
-        Ok(changed)
+    pub(super) fn publish_rows(&self, rows: &[SqliteRow]) -> StoreResult<Written> {
+        let mut owned = Vec::new();
+        for row in rows {
+            let changed = changed_from_row(row)?;
+            if changed.owner.is_some() {
+                owned.push(changed);
+            }
+        }
+        self.events.publish(owned.iter().copied());
+        Ok(Written { count: rows.len() as u64, owned })
     }
 }
 

@@ -6,7 +6,7 @@ use crate::jobs::events::Changed;
 use crate::jobs::model::{Job, JobType, NewJob};
 use crate::jobs::state::bounded_stage;
 use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
-use crate::storage::{StoreResult, parse_column};
+use crate::storage::{StoreResult, Written, parse_column};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -27,9 +27,9 @@ impl SqliteStore {
 
 #[async_trait]
 impl Queue for SqliteStore {
-    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<Vec<Changed>> {
+    async fn insert_jobs(&self, jobs: &[NewJob]) -> StoreResult<Written> {
         let mut tx = self.pool.begin().await?;
-        let mut inserted = Vec::with_capacity(jobs.len());
+        let mut owned = Vec::new();
         for job in jobs {
             let id = crate::storage::new_job_id();
             super::bind_new_job(
@@ -43,12 +43,14 @@ impl Queue for SqliteStore {
             .execute(&mut *tx)
             .await?;
             // New jobs start at version 1 (the column's default).
-            inserted.push(Changed { id, owner: job.created_by, version: 1 });
+            if job.created_by.is_some() {
+                owned.push(Changed { id, owner: job.created_by, version: 1 });
+            }
         }
         tx.commit().await?;
-        self.events.publish(inserted.iter().copied());
+        self.events.publish(owned.iter().copied());
         self.signal(Signal::NewJobs);
-        Ok(inserted)
+        Ok(Written { count: jobs.len() as u64, owned })
     }
 
     async fn claim_jobs(
@@ -92,7 +94,7 @@ impl Queue for SqliteStore {
         Ok(jobs)
     }
 
-    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>> {
+    async fn complete_jobs(&self, done: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Written> {
         self.update_held(
             done,
             "status = 'completed', progress = 100, completed_at = ?1, \
@@ -102,7 +104,7 @@ impl Queue for SqliteStore {
         .await
     }
 
-    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Vec<Changed>> {
+    async fn release_jobs(&self, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> StoreResult<Written> {
         // Old values on the right: a requested cancel decides where the job goes.
         self.update_held(
             jobs,
@@ -223,7 +225,7 @@ impl Queue for SqliteStore {
         Ok(held)
     }
 
-    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Changed>> {
+    async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Written> {
         let rows = sqlx::query(
             "update background_jobs set \
                status = case when cancel_requested_at is not null then 'cancelled' \
@@ -250,7 +252,7 @@ impl Queue for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let rescued = self.publish_rows(&rows)?;
-        if !rescued.is_empty() {
+        if rescued.count > 0 {
             self.signal(Signal::NewJobs);
         }
         Ok(rescued)
@@ -328,7 +330,7 @@ impl Listener for LocalSignals {
 
 impl SqliteStore {
     /// `set` (with `?1` = `now`) on the running jobs among `jobs`, each fenced on its attempt.
-    async fn update_held(&self, jobs: &[(Uuid, i32)], set: &str, now: DateTime<Utc>) -> StoreResult<Vec<Changed>> {
+    async fn update_held(&self, jobs: &[(Uuid, i32)], set: &str, now: DateTime<Utc>) -> StoreResult<Written> {
         let jobs: Vec<_> = jobs.iter().map(|(id, attempt)| json!({"id": id.to_string(), "attempt": attempt})).collect();
         let sql = format!(
             "update background_jobs set {set}, version = background_jobs.version + 1 \

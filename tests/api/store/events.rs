@@ -127,9 +127,9 @@ contract_tests! {
 
         let attempt = claimed.iter().find(|j| j.id == a.id).unwrap().attempt;
         let done = app.store.complete_jobs(&[(a.id, attempt)], app.clock_now()).await.unwrap();
-        assert_eq!(done.len(), 1);
-        assert_eq!(events.take(), vec![done.clone()]);
-        assert_eq!(done[0].version, find(app, a.id).await.version);
+        assert_eq!((done.count, done.owned.len()), (1, 1));
+        assert_eq!(events.take(), vec![done.owned.clone()]);
+        assert_eq!(done.owned[0].version, find(app, a.id).await.version);
 
         app.clock.advance(lease() + Duration::seconds(1));
         assert_eq!(rescue_at(app, app.clock_now(), 100).await, 1);
@@ -175,7 +175,8 @@ contract_tests! {
         let mut mixed = vec![new_job(app, 0, app.clock_now()); 3];
         mixed[1].created_by = Some(ann);
         let changed = app.store.insert_jobs(&mixed).await.unwrap();
-        assert_eq!(changed.len(), 3, "the method reports every job it wrote");
+        assert_eq!(changed.count, 3, "the method counts every job it wrote");
+        assert_eq!(changed.owned.iter().map(|c| c.owner).collect::<Vec<_>>(), vec![Some(ann)], "and lists the owned");
         let published = events.take();
         assert_eq!(published.len(), 1, "one statement, one report");
         assert_eq!(published[0].iter().map(|c| (c.owner, c.version)).collect::<Vec<_>>(), vec![(Some(ann), 1)]);

@@ -90,17 +90,17 @@ pub async fn rescue_and_reclaim(app: &TestApp, job: &Job, by: &str) -> Job {
 
 /// `complete_jobs`: how many of `jobs` were completed.
 pub async fn complete(app: &TestApp, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> usize {
-    app.store.complete_jobs(jobs, now).await.unwrap().len()
+    app.store.complete_jobs(jobs, now).await.unwrap().count as usize
 }
 
 /// `release_jobs`: how many of `jobs` were given back.
 pub async fn release(app: &TestApp, jobs: &[(Uuid, i32)], now: DateTime<Utc>) -> usize {
-    app.store.release_jobs(jobs, now).await.unwrap().len()
+    app.store.release_jobs(jobs, now).await.unwrap().count as usize
 }
 
 /// `rescue_expired`: how many jobs were rescued.
 pub async fn rescue_at(app: &TestApp, now: DateTime<Utc>, limit: u32) -> usize {
-    app.store.rescue_expired(now, limit).await.unwrap().len()
+    app.store.rescue_expired(now, limit).await.unwrap().count as usize
 }
 
 /// `renew_leases` at the clock's now: the jobs `worker` still holds, as `(id, cancel
