@@ -130,6 +130,11 @@ pub struct ServeArgs {
     #[arg(long, env = "JOBWATCH_ACTIVE_CACHE", default_value = "1s", value_parser = humantime::parse_duration)]
     pub active_cache: Duration,
 
+    /// A running job that shows no sign of life (progress, stage, lease renewal) for this long is
+    /// shown as `stalled` (its worker may be stuck or gone; rescue follows when its lease ends).
+    #[arg(long, env = "JOBWATCH_STALLED_AFTER", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub stalled_after: Duration,
+
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, env = "JOBWATCH_MAX_BODY_BYTES", default_value_t = crate::http::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,

@@ -8,6 +8,7 @@ use crate::exports::{ExportHandler, ExportService};
 use crate::http::{self, AppState};
 use crate::imports::{ImportHandler, ImportService, ImportSettings};
 use crate::jobs::JobType;
+use crate::jobs::events::JobEventSink;
 use crate::jobs::{ActiveCache, JobService};
 use crate::objects::Objects;
 use crate::schedules::ScheduleService;
@@ -26,6 +27,8 @@ pub struct AppSettings {
     pub token_ttl: Duration,
     /// As [`ActiveCache`] (zero: off).
     pub active_cache: Duration,
+    /// A running job quiet for this long is shown as stalled.
+    pub stalled_after: Duration,
     pub imports: ImportSettings,
 }
 
@@ -40,15 +43,19 @@ pub fn app_state(
     let cache = Arc::new(ActiveCache::new(
         chrono::Duration::from_std(settings.active_cache).context("active cache out of range")?,
     ));
+    // The cache hears of every job change through the store's events.
+    let sink: Arc<dyn JobEventSink> = cache.clone();
+    store.events().subscribe(&sink);
     let jobs = JobService::new(store.clone(), clock.clone())
-        .with_active_cache(cache.clone())
+        .with_stalled_after(chrono::Duration::from_std(settings.stalled_after).context("stalled-after out of range")?)
         .with_handlers(handlers(store.clone(), objects.clone()));
     let imports = ImportService::new(store.clone(), clock.clone(), jobs.clone(), objects.clone(), settings.imports);
     Ok(AppState {
         exports: ExportService::new(jobs.clone(), imports.clone(), objects),
         imports,
         jobs,
-        auth: AuthService::new(store.clone(), clock.clone(), ttl).with_active_cache(cache),
+        auth: AuthService::new(store.clone(), clock.clone(), ttl).with_active_cache(cache.clone()),
+        active: cache,
         users: UserService::new(store.clone(), clock.clone()),
         schedules: ScheduleService::new(store.clone(), clock),
         store,
@@ -108,6 +115,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
     let settings = AppSettings {
         token_ttl: args.token_ttl,
         active_cache: args.active_cache,
+        stalled_after: args.stalled_after,
         imports: ImportSettings { max_upload_bytes: args.max_upload_bytes, lease: args.worker.lease },
     };
     let mut state = app_state(store.clone(), Arc::new(SystemClock), objects.clone(), settings)?;

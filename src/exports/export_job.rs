@@ -4,6 +4,7 @@
 use super::ExportFormat;
 use super::writers::{self, WriteError};
 use crate::imports::Dataset;
+use crate::jobs::state::grouped;
 use crate::objects::{Objects, blocking, export_key};
 use crate::storage::Store;
 use crate::worker::{HandlerError, JobContext, JobHandler};
@@ -68,6 +69,7 @@ impl ExportHandler {
         let rows = dataset.rows_key.as_deref().unwrap_or_default();
         let (size, mut body) = self.objects.stream(rows).await.map_err(HandlerError::retryable)?;
         let mut writer = self.objects.writer(key);
+        let mut last = -1;
         while let Some(chunk) = body.next().await {
             let step = match chunk {
                 Ok(bytes) if !ctx.is_cancelled() => writer.put(bytes).await.map_err(HandlerError::retryable),
@@ -78,7 +80,13 @@ impl ExportHandler {
                 writer.abort().await;
                 return Err(e);
             }
-            ctx.progress((writer.written() * WRITTEN as u64 / size.max(1)) as i64);
+            let percent = (writer.written() * WRITTEN as u64 / size.max(1)) as i64;
+            ctx.progress(percent);
+            if percent != last {
+                last = percent;
+                let mb = |bytes: u64| grouped(bytes / 1_000_000);
+                ctx.stage(&format!("copying rows: {} of {} MB", mb(writer.written()), mb(size)));
+            }
         }
         writer.finish().await.map_err(HandlerError::retryable)?;
         Ok(())
@@ -109,7 +117,15 @@ impl ExportHandler {
         };
         let (result, spreadsheet) = tokio::task::spawn_blocking(move || {
             let path = spreadsheet.as_ref().map(|f| f.path());
-            let mut report = |done: u64| progress.report((done * WRITTEN as u64 / total) as i64);
+            let mut last = -1;
+            let mut report = |done: u64| {
+                let percent = (done * WRITTEN as u64 / total) as i64;
+                progress.report(percent);
+                if percent != last {
+                    last = percent;
+                    progress.stage(&format!("writing rows {} / {}", grouped(done), grouped(total)));
+                }
+            };
             let result = match out {
                 Some(mut out) => match writers::write_rows(format, &columns, input, &mut out, None, &mut report) {
                     Ok(_) => out.finish().map_err(WriteError::Io),

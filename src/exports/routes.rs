@@ -43,7 +43,7 @@ pub async fn create_export(
     JsonBody(req): JsonBody<CreateExportRequest>,
 ) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
     let job = state.exports.create(&caller.user, req.dataset_id, req.format).await?;
-    Ok((StatusCode::ACCEPTED, Json(job.into())))
+    Ok((StatusCode::ACCEPTED, crate::jobs::routes::view(&state, job)))
 }
 
 #[utoipa::path(

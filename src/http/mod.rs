@@ -12,7 +12,7 @@ pub use extract::{JsonBody, PathParam};
 use crate::auth::{self, AuthService};
 use crate::exports::{self, ExportService};
 use crate::imports::{self, ImportService};
-use crate::jobs::{self, JobService};
+use crate::jobs::{self, ActiveCache, JobService};
 use crate::schedules::{self, ScheduleService};
 use crate::storage::Store;
 use crate::users::{self, UserService};
@@ -34,6 +34,8 @@ use utoipa_swagger_ui::SwaggerUi;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub jobs: JobService,
+    /// The node's short memory of rendered `GET /jobs/active` answers.
+    pub active: Arc<ActiveCache>,
     pub imports: ImportService,
     pub exports: ExportService,
     pub auth: AuthService,

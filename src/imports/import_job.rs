@@ -5,6 +5,7 @@
 use super::model::NewDataset;
 use super::parse::{self, FileFormat, Limits, ParseError, Parsed};
 use super::upload::{STORED, duplicate_message};
+use crate::jobs::state::grouped;
 use crate::objects::blocking::{self, BlockingWriter};
 use crate::objects::{Objects, raw_key, rows_key};
 use crate::storage::{Store, StoreError};
@@ -75,6 +76,7 @@ impl JobHandler for ImportHandler {
             return Err(HandlerError::Permanent(INTERRUPTED_UPLOAD.into()));
         };
         ctx.progress(STORED);
+        ctx.stage("checking the stored file");
         if let Some(existing) =
             self.store.find_dataset_by_sha256(upload.supplier_id, &sha256).await.map_err(HandlerError::retryable)?
         {
@@ -104,6 +106,7 @@ impl JobHandler for ImportHandler {
             }
         };
         ctx.progress(PARSED);
+        ctx.stage(&format!("recording the dataset: {} rows", grouped(parsed.row_count)));
 
         let dataset = NewDataset {
             id: dataset_id,
@@ -196,7 +199,8 @@ impl ImportHandler {
                 };
                 let limits = self.limits.clone();
                 tokio::task::spawn_blocking(move || {
-                    let parsed = stored(out, |out| parse::parse_xlsx(&path, &limits, out, &mut scaled(&progress)));
+                    let parsed =
+                        stored(out, |out| parse::parse_xlsx(&path, &limits, out, &mut scaled(&progress, size)));
                     drop(copy);
                     parsed
                 })
@@ -207,7 +211,7 @@ impl ImportHandler {
                     .await
                     .map_err(|e| Failure::Retry(e.to_string()))?;
                 tokio::task::spawn_blocking(move || {
-                    stored(out, |out| parse::parse_stream(format, input, size, out, &mut scaled(&progress)))
+                    stored(out, |out| parse::parse_stream(format, input, size, out, &mut scaled(&progress, size)))
                 })
                 .await
             }
@@ -237,7 +241,18 @@ fn stored(
     }
 }
 
-/// Parsing's share of the progress bar: from the upload's 40 % to [`PARSED`].
-fn scaled(progress: &ProgressReporter) -> impl FnMut(f64) + '_ {
-    move |fraction| progress.report(STORED + (fraction.clamp(0.0, 1.0) * (PARSED - STORED) as f64) as i64)
+/// Parsing's share of the progress bar: from the upload's 40 % to [`PARSED`], with a stage line
+/// saying how much of the file of `size` bytes is read (rewritten only when the percent moves).
+fn scaled(progress: &ProgressReporter, size: u64) -> impl FnMut(f64) + '_ {
+    let mut last = -1;
+    move |fraction| {
+        let fraction = fraction.clamp(0.0, 1.0);
+        let percent = STORED + (fraction * (PARSED - STORED) as f64) as i64;
+        progress.report(percent);
+        if percent != last {
+            last = percent;
+            let mb = |bytes: f64| grouped((bytes / 1e6).round() as u64);
+            progress.stage(&format!("parsing: {} of {} MB read", mb(fraction * size as f64), mb(size as f64)));
+        }
+    }
 }

@@ -232,7 +232,7 @@ pub async fn upload_file(
                 let filename = field.file_name().map(str::to_owned).unwrap_or_default();
                 let incoming = Incoming { supplier_id, filename: &filename, expected_bytes };
                 let job = state.imports.upload(&caller.user, incoming, field).await?;
-                return Ok((StatusCode::ACCEPTED, Json(job.into())));
+                return Ok((StatusCode::ACCEPTED, crate::jobs::routes::view(&state, job)));
             }
             _ => {
                 small_field(&mut field, &mut other_bytes).await?;

@@ -64,6 +64,38 @@ pub struct Job {
     pub heartbeat_at: Option<DateTime<Utc>>,
 }
 
+/// When a job is looked at, and how long a running job may stay quiet: what the derived
+/// fields ([`Job::eta_seconds`], [`Job::is_stalled`]) depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewedAt {
+    pub now: DateTime<Utc>,
+    pub stalled_after: chrono::Duration,
+}
+
+/// Before this long a run's pace says little: no estimate yet.
+const ETA_AFTER: chrono::Duration = chrono::Duration::seconds(2);
+
+impl Job {
+    /// Seconds until a running job is done at the pace it has kept since it started; `None`
+    /// until that can be told (no progress yet, or too early) and for jobs not running.
+    pub fn eta_seconds(&self, now: DateTime<Utc>) -> Option<i64> {
+        let started = self.started_at.filter(|_| self.status == JobStatus::Running)?;
+        let elapsed = now - started;
+        if !(1..100).contains(&self.progress) || elapsed < ETA_AFTER {
+            return None;
+        }
+        let millis = elapsed.num_milliseconds() * i64::from(100 - self.progress) / i64::from(self.progress);
+        Some((millis + 999) / 1000)
+    }
+
+    /// A running job that has shown no sign of life (no progress, no stage, no lease renewal,
+    /// no start) for `after`: its worker may be stuck or gone.
+    pub fn is_stalled(&self, now: DateTime<Utc>, after: chrono::Duration) -> bool {
+        let last_seen = self.heartbeat_at.or(self.started_at);
+        self.status == JobStatus::Running && last_seen.is_some_and(|at| now - at >= after)
+    }
+}
+
 /// A job about to be inserted.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -117,6 +149,40 @@ mod tests {
         let long = "x".repeat(10_000);
         let msg = long.parse::<JobType>().unwrap_err().to_string();
         assert!(msg.len() < 200, "{msg}");
+    }
+
+    fn running(progress: i32, started_secs_ago: i64, heartbeat_secs_ago: Option<i64>) -> (Job, DateTime<Utc>) {
+        let now = Utc::now();
+        let mut job = crate::worker::processing::tests::sample_job(serde_json::json!({}));
+        job.status = JobStatus::Running;
+        job.progress = progress;
+        job.started_at = Some(now - chrono::Duration::seconds(started_secs_ago));
+        job.heartbeat_at = heartbeat_secs_ago.map(|s| now - chrono::Duration::seconds(s));
+        (job, now)
+    }
+
+    #[test]
+    fn eta_follows_the_pace_so_far_once_it_can_be_told() {
+        let (job, now) = running(25, 30, None);
+        assert_eq!(job.eta_seconds(now), Some(90), "a quarter in 30 s: three quarters in 90 s");
+        assert_eq!(running(0, 30, None).0.eta_seconds(now), None, "no progress, no pace");
+        assert_eq!(running(50, 1, None).0.eta_seconds(now), None, "too early to tell");
+        assert_eq!(running(100, 30, None).0.eta_seconds(now), None);
+        let done = Job { status: JobStatus::Completed, ..job };
+        assert_eq!(done.eta_seconds(now), None, "only running jobs have an eta");
+    }
+
+    #[test]
+    fn a_running_job_quiet_for_too_long_is_stalled() {
+        let after = chrono::Duration::seconds(20);
+        let (job, now) = running(10, 60, Some(5));
+        assert!(!job.is_stalled(now, after), "a heartbeat 5 s ago");
+        let (job, now) = running(10, 60, Some(20));
+        assert!(job.is_stalled(now, after));
+        let (job, now) = running(10, 25, None);
+        assert!(job.is_stalled(now, after), "started 25 s ago, never heard of since");
+        let pending = Job { status: JobStatus::Pending, ..job };
+        assert!(!pending.is_stalled(now, after));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `/api/v2/jobs/…`: the spec's three endpoints plus the state-machine actions.
 
-use super::model::{Job, JobStatus, JobType};
+use super::model::{Job, JobStatus, JobType, ViewedAt};
 use super::service::CreateJob;
 use super::state::Action;
 use crate::auth::{AuthError, BearerToken, CurrentUser, INVALID_TOKEN};
@@ -64,11 +64,20 @@ pub struct JobResponse {
     pub version: i64,
     /// What the job is doing now, as its handler last said ("parsing rows 120 000 / 1 000 000").
     pub stage: Option<String>,
+    /// Seconds until a running job is done at the pace it has kept so far; null until that can
+    /// be told (no progress yet, under 2 s in) and for jobs not running.
+    pub eta_seconds: Option<i64>,
+    /// A running job that showed no sign of life (progress, stage, heartbeat) for
+    /// `JOBWATCH_STALLED_AFTER`: its worker may be stuck or gone.
+    pub stalled: bool,
 }
 
-impl From<Job> for JobResponse {
-    fn from(job: Job) -> Self {
+impl JobResponse {
+    /// The job as seen at `seen.now` (its eta and whether it is stalled depend on when).
+    pub fn new(job: Job, seen: ViewedAt) -> Self {
         Self {
+            eta_seconds: job.eta_seconds(seen.now),
+            stalled: job.is_stalled(seen.now, seen.stalled_after),
             id: job.id,
             job_type: job.job_type,
             status: job.status,
@@ -89,6 +98,11 @@ impl From<Job> for JobResponse {
             stage: job.stage,
         }
     }
+}
+
+/// Renders one job for a response, as of now.
+pub fn view(state: &AppState, job: Job) -> Json<JobResponse> {
+    Json(JobResponse::new(job, state.jobs.viewed_at()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -124,7 +138,7 @@ pub struct FailRequest {
 type JobResult = Result<Json<JobResponse>, ApiError>;
 
 async fn act(state: &AppState, caller: &CurrentUser, id: Uuid, action: Action) -> JobResult {
-    Ok(Json(state.jobs.act(&caller.user, id, action).await?.into()))
+    Ok(view(state, state.jobs.act(&caller.user, id, action).await?))
 }
 
 /// The caller's active jobs: pending and running ones of any age, plus those finished in the
@@ -139,12 +153,21 @@ async fn act(state: &AppState, caller: &CurrentUser, id: Uuid, action: Action) -
 )]
 pub async fn active_jobs(State(state): State<AppState>, BearerToken(token): BearerToken) -> Result<Response, ApiError> {
     // Polled by every open browser tab: the token is checked in the same query, and repeats
-    // are answered from the node's short memory of rendered lists.
-    let render = |jobs: Vec<Job>| {
-        let items: Vec<JobResponse> = jobs.into_iter().map(Into::into).collect();
-        Bytes::from(serde_json::to_vec(&items).expect("job responses serialize"))
+    // are answered from the node's short memory of rendered lists, which job changes clear.
+    let digest = crate::auth::token::digest(&token);
+    let seen = state.jobs.viewed_at();
+    let body = match state.active.get(&digest, seen.now) {
+        Some(body) => body,
+        None => {
+            let read_under = state.active.generation();
+            let (owner, jobs) =
+                state.jobs.active_for_token(&digest).await?.ok_or(AuthError::Unauthorized(INVALID_TOKEN))?;
+            let items: Vec<JobResponse> = jobs.into_iter().map(|job| JobResponse::new(job, seen)).collect();
+            let body = Bytes::from(serde_json::to_vec(&items).expect("job responses serialize"));
+            state.active.put(&digest, owner, body.clone(), seen.now, read_under);
+            body
+        }
     };
-    let body = state.jobs.active_for_token(&token, render).await?.ok_or(AuthError::Unauthorized(INVALID_TOKEN))?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
 }
 
@@ -161,7 +184,7 @@ pub async fn active_jobs(State(state): State<AppState>, BearerToken(token): Bear
     security(("bearer" = []))
 )]
 pub async fn get_job(State(state): State<AppState>, caller: CurrentUser, PathParam(id): PathParam<Uuid>) -> JobResult {
-    Ok(Json(state.jobs.get(&caller.user, id).await?.into()))
+    Ok(view(&state, state.jobs.get(&caller.user, id).await?))
 }
 
 /// Create a job: `pending`, progress 0, owned by the caller.
@@ -192,7 +215,7 @@ pub async fn create_job(
         max_retries: req.max_retries,
     };
     let job = state.jobs.create(&caller.user, req).await?;
-    Ok((StatusCode::CREATED, Json(job.into())))
+    Ok((StatusCode::CREATED, view(&state, job)))
 }
 
 /// Mark a pending job running.
@@ -232,7 +255,7 @@ pub async fn report_progress(
     PathParam(id): PathParam<Uuid>,
     JsonBody(req): JsonBody<ProgressRequest>,
 ) -> JobResult {
-    Ok(Json(state.jobs.report(&caller.user, id, req.progress, req.stage.as_deref()).await?.into()))
+    Ok(view(&state, state.jobs.report(&caller.user, id, req.progress, req.stage.as_deref()).await?))
 }
 
 /// Mark a running job completed (progress 100).

@@ -2,19 +2,20 @@
 //! active list), with who-may-see-what enforced in one place.
 
 use super::JobStatus;
-use super::active_cache::ActiveCache;
-use super::events::JobEventSink;
-use super::model::{Job, JobType, NewJob};
+use super::model::{Job, JobType, NewJob, ViewedAt};
 use super::state::{Action, JobChange};
 use crate::clock::Clock;
 use crate::storage::{Beat, Held, Store, StoreError};
 use crate::users::User;
 use crate::worker::Handlers;
-use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// How long a running job may show no sign of life before it is shown as stalled
+/// (`JOBWATCH_STALLED_AFTER`).
+pub const DEFAULT_STALLED_AFTER: Duration = Duration::seconds(20);
 
 /// How long a finished job stays in the active list, so the user sees how it ended.
 pub const FINISHED_VISIBLE_FOR: Duration = Duration::minutes(5);
@@ -86,7 +87,8 @@ pub const DEFAULT_MAX_RETRIES: i32 = 3;
 pub struct JobService {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    active: Arc<ActiveCache>,
+    /// A running job quiet for this long is shown as stalled.
+    stalled_after: Duration,
     /// Told when a job is cancelled before a run could see it (see [`crate::worker::JobHandler::cancelled`]).
     handlers: Handlers,
 }
@@ -97,21 +99,23 @@ fn can_see(viewer: &User, job: &Job) -> bool {
 
 impl JobService {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, active: Arc::new(ActiveCache::disabled()), handlers: Handlers::new() }
+        Self { store, clock, stalled_after: DEFAULT_STALLED_AFTER, handlers: Handlers::new() }
+    }
+
+    /// A running job that shows no sign of life for `after` is shown as stalled.
+    pub fn with_stalled_after(self, after: Duration) -> Self {
+        Self { stalled_after: after, ..self }
+    }
+
+    /// Now, and what makes a job stalled: what a view of a job is rendered against.
+    pub fn viewed_at(&self) -> ViewedAt {
+        ViewedAt { now: self.clock.now(), stalled_after: self.stalled_after }
     }
 
     /// Cancels of jobs no run has seen are passed to their type's handler, which removes what
     /// was prepared for them (an upload's file).
     pub fn with_handlers(self, handlers: Handlers) -> Self {
         Self { handlers, ..self }
-    }
-
-    /// Answer repeated active-list requests from `cache` (see [`ActiveCache`]), which hears of
-    /// every job change through the store's events.
-    pub fn with_active_cache(self, cache: Arc<ActiveCache>) -> Self {
-        let sink: Arc<dyn JobEventSink> = cache.clone();
-        self.store.events().subscribe(&sink);
-        Self { active: cache, ..self }
     }
 
     /// A new `pending` job owned by `owner`, progress 0.
@@ -176,28 +180,12 @@ impl JobService {
         Ok(self.store.active_jobs(user.id, since).await?)
     }
 
-    /// [`JobService::active`] for the owner of a bearer token, checking the token in the same
-    /// database round trip, as `render` makes it the response body; a repeat within the
-    /// [`ActiveCache`]'s time is answered from memory. `None` when the token is unknown or
-    /// expired.
-    pub async fn active_for_token(
-        &self,
-        bearer: &str,
-        render: impl FnOnce(Vec<Job>) -> Bytes,
-    ) -> Result<Option<Bytes>, JobError> {
+    /// [`JobService::active`] for the owner of a bearer token (given as its digest), checking
+    /// the token in the same database round trip: the hot path of every polling browser tab.
+    /// `None` when the token is unknown or expired.
+    pub async fn active_for_token(&self, token_digest: &[u8]) -> Result<Option<(Uuid, Vec<Job>)>, JobError> {
         let now = self.clock.now();
-        let digest = crate::auth::token::digest(bearer);
-        if let Some(body) = self.active.get(&digest, now) {
-            return Ok(Some(body));
-        }
-        let read_under = self.active.generation();
-        let Some((owner, jobs)) = self.store.active_jobs_for_token(&digest, now, now - FINISHED_VISIBLE_FOR).await?
-        else {
-            return Ok(None);
-        };
-        let body = render(jobs);
-        self.active.put(&digest, owner, body.clone(), now, read_under);
-        Ok(Some(body))
+        Ok(self.store.active_jobs_for_token(token_digest, now, now - FINISHED_VISIBLE_FOR).await?)
     }
 
     /// `action` on a job `viewer` may see. Cancel and retry go through [`JobService::cancel`]

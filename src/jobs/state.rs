@@ -72,6 +72,19 @@ pub fn bounded_stage(stage: &str) -> String {
     stage.chars().filter(|c| !c.is_control()).take(MAX_STAGE_CHARS).collect()
 }
 
+/// A count as people read it in a stage line: `1 234 567` (groups of three, thin-spaced).
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{2009}');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Error messages are for people; an unbounded one is a log dump, not a message.
 pub const MAX_ERROR_MESSAGE_CHARS: usize = 10_000;
 
@@ -255,6 +268,14 @@ mod tests {
         let change = Action::Progress(5).change(Utc::now()).with_stage(Some(&format!("a\nb{}", "x".repeat(500))));
         let stage = change.stage.unwrap();
         assert!(stage.starts_with("abx") && stage.chars().count() == MAX_STAGE_CHARS, "{stage}");
+    }
+
+    #[test]
+    fn counts_are_grouped_in_threes() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1\u{2009}000");
+        assert_eq!(grouped(1_234_567), "1\u{2009}234\u{2009}567");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The built-in `processing` handler, for demos and benchmarks: `metadata` =
 //! `{"steps": N, "step_ms": M, "fail_at": K, "fail": "retryable" | "permanent"}` — N steps of
-//! M ms each, reporting progress after each; failing at step K if given.
+//! M ms each, reporting progress (and, when M > 0, the stage "step i of N") after each; failing
+//! at step K if given.
 
 use super::context::JobContext;
 use super::handler::{HandlerError, JobHandler};
@@ -55,6 +56,10 @@ impl JobHandler for ProcessingHandler {
                 });
             }
             ctx.progress((step * 100 / steps.max(1)) as i64);
+            // Only slow steps say so: no-op benchmark jobs stay as cheap as they were.
+            if step_ms > 0 {
+                ctx.stage(&format!("step {step} of {steps}"));
+            }
         }
         Ok(())
     }

@@ -48,7 +48,12 @@ pub struct TestApp {
 /// The settings tests run the API with: no active-list cache (tests see every change at
 /// once unless they turn it on), default import limits.
 pub fn test_settings() -> AppSettings {
-    AppSettings { token_ttl: TOKEN_TTL, active_cache: std::time::Duration::ZERO, imports: ImportSettings::default() }
+    AppSettings {
+        token_ttl: TOKEN_TTL,
+        active_cache: std::time::Duration::ZERO,
+        stalled_after: std::time::Duration::from_secs(20),
+        imports: ImportSettings::default(),
+    }
 }
 
 pub struct TestResponse {
@@ -364,7 +369,7 @@ impl TestApp {
     async fn admin_view(&self, path: &str) -> Value {
         let id: Uuid = path.rsplit('/').next().unwrap().parse().unwrap();
         let job = self.store.find_job(id).await.unwrap().expect("job exists");
-        serde_json::to_value(jobwatch::jobs::routes::JobResponse::from(job)).unwrap()
+        serde_json::to_value(jobwatch::jobs::routes::JobResponse::new(job, self.state.jobs.viewed_at())).unwrap()
     }
 }
 

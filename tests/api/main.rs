@@ -10,6 +10,7 @@ mod exports;
 mod import_errors;
 mod import_interruptions;
 mod imports;
+mod job_liveness;
 mod jobs_active;
 mod jobs_api;
 mod jobs_lifecycle;
