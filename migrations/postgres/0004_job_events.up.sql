@@ -10,3 +10,16 @@ alter table background_jobs
     -- When the job last showed life: started or claimed, lease renewed, progress reported.
     -- A running job quiet for longer than JOBWATCH_STALLED_AFTER is shown as stalled.
     add column heartbeat_at timestamptz;
+
+-- History pages (GET /jobs): a user's jobs newest first, the id breaking ties so a keyset
+-- cursor stays put while jobs arrive. Replaces the per-user index that lacked the id.
+drop index background_jobs_created_by_idx;
+create index background_jobs_created_by_idx
+    on background_jobs (created_by, created_at desc, id desc)
+    where created_by is not null;
+
+-- An admin's history of every user's jobs, newest first. Jobs without an owner are in
+-- nobody's history and not in this index, so bulk application work pays nothing for it.
+create index background_jobs_history_idx
+    on background_jobs (created_at desc, id desc)
+    where created_by is not null;

@@ -1,3 +1,8 @@
+drop index background_jobs_history_idx;
+drop index background_jobs_created_by_idx;
+create index background_jobs_created_by_idx
+    on background_jobs (created_by, created_at desc)
+    where created_by is not null;
 alter table background_jobs drop column heartbeat_at;
 alter table background_jobs drop column stage;
 alter table background_jobs drop column version;

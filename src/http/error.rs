@@ -6,6 +6,7 @@ use crate::auth::AuthError;
 use crate::exports::ExportError;
 use crate::imports::ImportError;
 use crate::jobs::JobError;
+use crate::jobs::history::HistoryError;
 use crate::schedules::ScheduleError;
 use crate::storage::StoreError;
 use crate::users::UserError;
@@ -104,6 +105,13 @@ impl From<JobError> for ApiError {
             JobError::UnknownDataset | JobError::InvalidField(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
             }
+            JobError::History(HistoryError::BadCursor) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_cursor", err.to_string())
+            }
+            JobError::History(HistoryError::Invalid(_)) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", err.to_string())
+            }
+            JobError::Forbidden => ApiError::forbidden(err.to_string()),
             JobError::Store(e) => e.into(),
         }
     }

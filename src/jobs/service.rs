@@ -2,6 +2,7 @@
 //! active list), with who-may-see-what enforced in one place.
 
 use super::JobStatus;
+use super::history::{HistoryError, HistoryFilter, MAX_PAGE, Owner, Position};
 use super::model::{Job, JobType, NewJob, ViewedAt};
 use super::state::{Action, JobChange};
 use crate::clock::Clock;
@@ -31,6 +32,10 @@ pub enum JobError {
     UnknownDataset,
     #[error("{0}")]
     InvalidField(String),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error("only admins may see other users' jobs")]
+    Forbidden,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -186,6 +191,31 @@ impl JobService {
     pub async fn active_for_token(&self, token_digest: &[u8]) -> Result<Option<(Uuid, Vec<Job>)>, JobError> {
         let now = self.clock.now();
         Ok(self.store.active_jobs_for_token(token_digest, now, now - FINISHED_VISIBLE_FOR).await?)
+    }
+
+    /// A page of history for `viewer`: their own jobs, or with `user` (admins only) another
+    /// user's or everyone's. `cursor` continues after the page that gave it out. Returns the
+    /// jobs and the cursor for the next page, if there may be one.
+    pub async fn history(
+        &self,
+        viewer: &User,
+        mut filter: HistoryFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<Job>, Option<String>), JobError> {
+        if filter.owner != Owner::One(viewer.id) && !viewer.is_admin {
+            return Err(JobError::Forbidden);
+        }
+        filter.after = cursor.map(|c| filter.read_cursor(c)).transpose()?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let jobs = self.store.job_history(&filter, limit).await?;
+        let next = match jobs.last() {
+            Some(last) if jobs.len() == limit as usize => {
+                Some(filter.cursor_after(Position { created_at: last.created_at, id: last.id }))
+            }
+            _ => None,
+        };
+        Ok((jobs, next))
     }
 
     /// `action` on a job `viewer` may see. Cancel and retry go through [`JobService::cancel`]

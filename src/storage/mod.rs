@@ -18,6 +18,7 @@ pub mod schedules;
 mod sqlite;
 
 use crate::jobs::events::{JobEvents, Owners};
+use crate::jobs::history::HistoryFilter;
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
 use crate::users::{NewUser, User};
@@ -166,6 +167,9 @@ pub trait Store: Queue + ScheduleStore + ImportStore + Send + Sync + 'static {
 
     /// Apply `change` if the job is in one of `change.from`; `None` if it is not (or is gone).
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>>;
+
+    /// Up to `limit` jobs matching `filter`, newest first (`created_at`, then `id`, descending).
+    async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>>;
 }
 
 /// Connection settings shared by both backends.

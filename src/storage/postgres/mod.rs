@@ -6,6 +6,7 @@ mod schedules;
 
 use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, Written, parse_column, version_diff};
 use crate::jobs::events::{Changed, JobEvents};
+use crate::jobs::history::{HistoryFilter, Owner, id_prefix, like_escaped};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
 use crate::users::{NewUser, User};
@@ -410,5 +411,47 @@ impl Store for PgStore {
             .bind(change.stage.as_deref())
             .bind(change.heartbeat_at);
         Ok(self.write_jobs(query).await?.pop())
+    }
+
+    async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>> {
+        // Only the conditions asked for, so each shape of query gets a plan of its own:
+        // `created_by = $1` walks the per-user history index, everyone's the created_at one.
+        let mut q = sqlx::QueryBuilder::new(concat!(
+            "select ",
+            job_columns!(),
+            " from background_jobs where created_by is not null"
+        ));
+        if let Owner::One(owner) = filter.owner {
+            q.push(" and created_by = ").push_bind(owner);
+        }
+        if !filter.statuses.is_empty() {
+            let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+            q.push(" and status = any(").push_bind(names).push(")");
+        }
+        if !filter.types.is_empty() {
+            let names: Vec<&str> = filter.types.iter().map(|t| t.as_str()).collect();
+            q.push(" and job_type = any(").push_bind(names).push(")");
+        }
+        if let Some(from) = filter.created_from {
+            q.push(" and created_at >= ").push_bind(from);
+        }
+        if let Some(to) = filter.created_to {
+            q.push(" and created_at < ").push_bind(to);
+        }
+        if let Some(search) = &filter.search {
+            let pattern = format!("%{}%", like_escaped(search));
+            q.push(" and (metadata->>'filename' ilike ").push_bind(pattern.clone());
+            q.push(" or error_message ilike ").push_bind(pattern);
+            if let Some(prefix) = id_prefix(search) {
+                q.push(" or id::text like ").push_bind(format!("{}%", like_escaped(&prefix)));
+            }
+            q.push(")");
+        }
+        if let Some(after) = filter.after {
+            q.push(" and (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
+        }
+        q.push(" order by created_at desc, id desc limit ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(job_from_row).collect()
     }
 }

@@ -7,6 +7,7 @@ mod schedules;
 
 use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, Written, parse_column, version_diff};
 use crate::jobs::events::{Changed, JobEvents};
+use crate::jobs::history::{HistoryFilter, Owner, id_prefix, like_escaped};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
 use crate::users::{NewUser, User};
@@ -58,6 +59,10 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+fn json_text(items: &[&str]) -> String {
+    serde_json::to_string(items).expect("strings serialise")
 }
 
 /// The canonical text form of a timestamp, identical to the migration's
@@ -384,5 +389,50 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         self.published(row.as_ref().map(job_from_row).transpose()?)
+    }
+
+    async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>> {
+        let mut q = sqlx::QueryBuilder::new(concat!(
+            "select ",
+            job_columns!(),
+            " from background_jobs where created_by is not null"
+        ));
+        if let Owner::One(owner) = filter.owner {
+            q.push(" and created_by = ").push_bind(owner.to_string());
+        }
+        if !filter.statuses.is_empty() {
+            let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+            q.push(" and status in (select value from json_each(").push_bind(json_text(&names)).push("))");
+        }
+        if !filter.types.is_empty() {
+            let names: Vec<&str> = filter.types.iter().map(|t| t.as_str()).collect();
+            q.push(" and job_type in (select value from json_each(").push_bind(json_text(&names)).push("))");
+        }
+        if let Some(from) = filter.created_from {
+            q.push(" and created_at >= ").push_bind(time_text(from));
+        }
+        if let Some(to) = filter.created_to {
+            q.push(" and created_at < ").push_bind(time_text(to));
+        }
+        if let Some(search) = &filter.search {
+            // SQLite's LIKE ignores case for ASCII letters.
+            let pattern = format!("%{}%", like_escaped(search));
+            q.push(" and (json_extract(metadata, '$.filename') like ").push_bind(pattern.clone()).push(" escape '\\'");
+            q.push(" or error_message like ").push_bind(pattern).push(" escape '\\'");
+            if let Some(prefix) = id_prefix(search) {
+                q.push(" or id like ").push_bind(format!("{}%", like_escaped(&prefix))).push(" escape '\\'");
+            }
+            q.push(")");
+        }
+        if let Some(after) = filter.after {
+            q.push(" and (created_at, id) < (")
+                .push_bind(time_text(after.created_at))
+                .push(", ")
+                .push_bind(after.id.to_string())
+                .push(")");
+        }
+        q.push(" order by created_at desc, id desc limit ").push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(job_from_row).collect()
     }
 }

@@ -1,0 +1,115 @@
+//! `GET /api/v2/jobs`: history pages, newest first, filtered, with a cursor that stays put.
+
+use crate::helpers::{TestApp, TestUser, contract_tests};
+use axum::http::StatusCode;
+use chrono::Duration;
+use serde_json::{Value, json};
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn page(app: &TestApp, user: &TestUser, query: &str) -> Value {
+    let res = app.get(&format!("/api/v2/jobs?{query}"), user).await;
+    assert_eq!(res.status, StatusCode::OK, "{query}: {}", res.body);
+    res.body
+}
+
+/// `n` validation jobs, a millisecond apart, oldest first.
+async fn jobs(app: &TestApp, user: &TestUser, n: usize) -> Vec<String> {
+    let mut made = Vec::new();
+    for _ in 0..n {
+        made.push(app.create_job(user, "validation").await["id"].as_str().unwrap().to_owned());
+        app.clock.advance(Duration::milliseconds(1));
+    }
+    made
+}
+
+contract_tests! {
+    async fn history_pages_newest_first_and_stays_put_while_jobs_arrive(app) {
+        let user = app.new_user("u@example.com").await;
+        let made = jobs(app, &user, 5).await;
+        let first = page(app, &user, "limit=2").await;
+        assert_eq!(ids(&first), vec![made[4].clone(), made[3].clone()]);
+        jobs(app, &user, 2).await; // new jobs arrive while the user reads
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let second = page(app, &user, &format!("limit=2&cursor={cursor}")).await;
+        assert_eq!(ids(&second), vec![made[2].clone(), made[1].clone()], "no job shown twice, none skipped");
+        let third = page(app, &user, &format!("limit=2&cursor={}", second["next_cursor"].as_str().unwrap())).await;
+        assert_eq!(ids(&third), vec![made[0].clone()]);
+        assert_eq!(third["next_cursor"], Value::Null, "the last page says so");
+        // Same created_at, ties broken by id.
+        let tied = app.clock_now();
+        let (a, b) = (app.create_job(&user, "export").await, app.create_job(&user, "export").await);
+        let newest = page(app, &user, "limit=2").await;
+        assert_eq!(ids(&newest), vec![b["id"].as_str().unwrap().to_owned(), a["id"].as_str().unwrap().to_owned()], "{tied}");
+    }
+
+    async fn history_filters_by_status_type_time_and_search(app) {
+        let user = app.new_user("u@example.com").await;
+        let early = app.clock_now();
+        let failed = app.post("/api/v2/jobs", &user,
+            json!({"job_type": "validation", "metadata": {"filename": "Prices_2026.CSV"}})).await.body;
+        app.act(&user, &failed["id"], "start", json!({})).await;
+        app.act(&user, &failed["id"], "fail", json!({"error_message": "line 18: 7 fields, header has 6"})).await;
+        app.clock.advance(Duration::seconds(10));
+        let later = app.clock_now();
+        let export = app.create_job(&user, "export").await;
+        let id = |j: &Value| j["id"].as_str().unwrap().to_owned();
+
+        assert_eq!(ids(&page(app, &user, "status=failed").await), vec![id(&failed)]);
+        assert_eq!(ids(&page(app, &user, "status=failed,pending").await), vec![id(&export), id(&failed)]);
+        assert_eq!(ids(&page(app, &user, "type=export").await), vec![id(&export)]);
+        let from = later.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        assert_eq!(ids(&page(app, &user, &format!("created_from={from}")).await), vec![id(&export)]);
+        let to = (early + Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        assert_eq!(ids(&page(app, &user, &format!("created_to={to}")).await), vec![id(&failed)]);
+        assert_eq!(ids(&page(app, &user, "q=prices_2026").await), vec![id(&failed)], "file name, any case");
+        assert_eq!(ids(&page(app, &user, "q=7%20fields").await), vec![id(&failed)], "error text");
+        assert_eq!(ids(&page(app, &user, &format!("q={}", &id(&export)[..13])).await), vec![id(&export)], "id prefix");
+        assert!(ids(&page(app, &user, "q=100%25").await).is_empty(), "wildcards are literal");
+    }
+
+    async fn users_see_only_their_own_history_and_admins_may_ask_for_others(app) {
+        let ann = app.new_user("ann@example.com").await;
+        let bob = app.new_user("bob@example.com").await;
+        let admin = app.new_admin("root@example.com").await;
+        let a = app.create_job(&ann, "validation").await["id"].as_str().unwrap().to_owned();
+        app.clock.advance(Duration::milliseconds(1));
+        let b = app.create_job(&bob, "validation").await["id"].as_str().unwrap().to_owned();
+        app.sql("insert into background_jobs (job_type, status) values ('import', 'failed')").await.unwrap();
+        assert_eq!(ids(&page(app, &bob, "").await), vec![b.clone()]);
+        assert!(ids(&page(app, &admin, "").await).is_empty(), "an admin's own history by default");
+        assert_eq!(ids(&page(app, &admin, &format!("user={}", ann.id)).await), vec![a.clone()]);
+        assert_eq!(ids(&page(app, &admin, "user=all").await), vec![b, a], "every user's, no ownerless jobs");
+        let res = app.get(&format!("/api/v2/jobs?user={}", ann.id), &bob).await;
+        assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    }
+
+    async fn bad_history_queries_get_clear_400s(app) {
+        let user = app.new_user("u@example.com").await;
+        jobs(app, &user, 3).await;
+        for (query, code, says) in [
+            ("status=done", "invalid_query", "expected one of: pending, running"),
+            ("type=upload", "invalid_query", "expected one of: import"),
+            ("created_from=yesterday", "invalid_query", "created_from"),
+            ("limit=many", "invalid_query", "limit"),
+            ("user=someone", "invalid_query", "user"),
+            ("sort=asc", "invalid_query", "sort"),
+            ("cursor=0123abcd", "invalid_cursor", "cursor"),
+        ] {
+            let res = app.get(&format!("/api/v2/jobs?{query}"), &user).await;
+            assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{query}: {}", res.body);
+            assert!(res.body["error"]["message"].as_str().unwrap().contains(says), "{query}: {}", res.body);
+        }
+        let cursor = page(app, &user, "limit=1").await["next_cursor"].as_str().unwrap().to_owned();
+        let mut tampered = cursor.clone().into_bytes();
+        tampered[3] = if tampered[3] == b'a' { b'b' } else { b'a' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        let res = app.get(&format!("/api/v2/jobs?limit=1&cursor={tampered}"), &user).await;
+        assert_eq!(res.body["error"]["code"], "invalid_cursor");
+        let res = app.get(&format!("/api/v2/jobs?limit=1&status=failed&cursor={cursor}"), &user).await;
+        assert_eq!(res.body["error"]["code"], "invalid_cursor", "a cursor belongs to its filters");
+        assert_eq!(page(app, &user, "limit=0").await["items"].as_array().unwrap().len(), 1, "limit is kept within 1-200");
+    }
+}
