@@ -84,6 +84,19 @@ pub fn job_options(
     Ok((metadata, priority, max_retries))
 }
 
+/// What a bulk action does to each job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkAction {
+    Retry,
+    Cancel,
+}
+
+/// Most ids one bulk action takes.
+pub const MAX_BULK_IDS: usize = 1_000;
+/// Jobs a bulk action changes at once.
+const BULK_CONCURRENCY: usize = 8;
+
 pub const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -100..=100;
 pub const MAX_RETRIES_RANGE: std::ops::RangeInclusive<i32> = 0..=100;
 pub const DEFAULT_MAX_RETRIES: i32 = 3;
@@ -285,6 +298,37 @@ impl JobService {
             Some(job) => Err(JobError::Conflict { action: "cancel", status: job.status }),
             None => Err(JobError::NotFound),
         }
+    }
+
+    /// `action` (cancel or retry) on each of `ids` that `viewer` may see, each atomically and
+    /// on its own: one that cannot be changed never stops the others. Each id is answered once,
+    /// in the order given; workers are woken once for all the retries.
+    pub async fn bulk(&self, viewer: &User, action: BulkAction, ids: &[Uuid]) -> Vec<(Uuid, Result<Job, JobError>)> {
+        use futures_util::StreamExt;
+        let mut seen = std::collections::HashSet::new();
+        let unique: Vec<Uuid> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+        let results: Vec<(Uuid, Result<Job, JobError>)> = futures_util::stream::iter(unique)
+            .map(|id| async move {
+                let result = match self.get(viewer, id).await {
+                    Ok(_) => match action {
+                        BulkAction::Cancel => self.cancel(id).await,
+                        BulkAction::Retry => self.apply(id, Action::Retry).await,
+                    },
+                    Err(e) => Err(e),
+                };
+                (id, result)
+            })
+            // A few at a time: 1,000 ids take a handful of round trips' time, not 1,000.
+            .buffered(BULK_CONCURRENCY)
+            .collect()
+            .await;
+        if action == BulkAction::Retry
+            && results.iter().any(|(_, r)| r.is_ok())
+            && let Err(err) = self.store.signal_new_jobs().await
+        {
+            tracing::warn!(error = %err, "could not wake workers after a bulk retry; they will poll");
+        }
+        results
     }
 
     /// Put a failed or cancelled job back in the queue, due now; its retry count and last

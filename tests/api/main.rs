@@ -13,6 +13,7 @@ mod imports;
 mod job_liveness;
 mod jobs_active;
 mod jobs_api;
+mod jobs_bulk;
 mod jobs_history;
 mod jobs_lifecycle;
 mod operations;

@@ -1,6 +1,9 @@
-//! `/api/v2/jobs/…`: the spec's three endpoints plus the state-machine actions.
+//! `/api/v2/jobs/…`: the spec's three endpoints, the state-machine actions, history (`history`)
+//! and bulk actions (`bulk`).
 
-use super::history::{DEFAULT_PAGE, HistoryError, HistoryFilter, Owner, parse_list, parse_search};
+mod bulk;
+mod history;
+
 use super::model::{Job, JobStatus, JobType, ViewedAt};
 use super::service::CreateJob;
 use super::state::Action;
@@ -8,21 +11,21 @@ use crate::auth::{AuthError, BearerToken, CurrentUser, INVALID_TOKEN};
 use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 /// `/jobs/…`, declared once with their OpenAPI entries.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_job, list_jobs))
+        .routes(routes!(create_job, history::list_jobs))
+        .routes(routes!(bulk::bulk_action))
         // The spec's router declares `POST /`: answer that spelling too (undocumented alias).
         .route("/api/v2/jobs/", axum::routing::post(create_job))
         .routes(routes!(active_jobs))
@@ -171,82 +174,6 @@ pub async fn active_jobs(State(state): State<AppState>, BearerToken(token): Bear
         }
     };
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
-}
-
-/// The query of `GET /jobs`: every parameter optional.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct HistoryQuery {
-    /// Comma-separated statuses (any of them): `failed,cancelled`.
-    pub status: Option<String>,
-    /// Comma-separated job types: `import,export`.
-    #[serde(rename = "type")]
-    #[param(rename = "type")]
-    pub job_type: Option<String>,
-    /// Created at or after (RFC 3339).
-    pub created_from: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
-    pub created_to: Option<DateTime<Utc>>,
-    /// Matches a job id prefix, the file name or the error text (case ignored; at most 200 characters).
-    pub q: Option<String>,
-    /// `next_cursor` of the previous page (with the same filters).
-    pub cursor: Option<String>,
-    /// 1–200 jobs per page (default 50).
-    pub limit: Option<u32>,
-    /// Admins: another user's id, or `all` for every user's jobs. Default: the caller's own.
-    pub user: Option<String>,
-}
-
-/// A page of history, newest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct JobPage {
-    pub items: Vec<JobResponse>,
-    /// Pass as `cursor` for the next page; null on the last one.
-    pub next_cursor: Option<String>,
-}
-
-/// Job history: the caller's jobs of any age, newest first, filtered and paged by a cursor that
-/// stays put while new jobs arrive.
-#[utoipa::path(
-    get, path = "/api/v2/jobs", tag = "jobs",
-    params(HistoryQuery),
-    responses(
-        (status = 200, description = "A page of jobs, newest first", body = JobPage),
-        (status = 400, description = "A bad parameter (unknown status or type, malformed time), or a cursor this service did not give out for these filters", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
-        (status = 403, description = "`user` given by someone who is not an admin", body = ErrorBody),
-    ),
-    security(("bearer" = []))
-)]
-pub async fn list_jobs(
-    State(state): State<AppState>,
-    caller: CurrentUser,
-    query: Result<Query<HistoryQuery>, QueryRejection>,
-) -> Result<Json<JobPage>, ApiError> {
-    let Query(q) = query?;
-    let bad = |e: HistoryError| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.to_string());
-    let owner =
-        match q.user.as_deref().map(str::trim) {
-            None | Some("") => Owner::One(caller.user.id),
-            Some("all") => Owner::Everyone,
-            Some(id) => Owner::One(id.parse().map_err(|_| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "user must be a user id or 'all'")
-            })?),
-        };
-    let filter = HistoryFilter {
-        owner,
-        statuses: parse_list(q.status.as_deref()).map_err(bad)?,
-        types: parse_list(q.job_type.as_deref()).map_err(bad)?,
-        created_from: q.created_from,
-        created_to: q.created_to,
-        search: parse_search(q.q.as_deref()).map_err(bad)?,
-        after: None,
-    };
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    let (jobs, next_cursor) = state.jobs.history(&caller.user, filter, q.cursor.as_deref(), limit).await?;
-    let seen = state.jobs.viewed_at();
-    Ok(Json(JobPage { items: jobs.into_iter().map(|job| JobResponse::new(job, seen)).collect(), next_cursor }))
 }
 
 /// One job (the caller's own; admins see every job).
