@@ -217,7 +217,7 @@ async fn postgres_cancel_from_another_node_stops_the_running_job() {
         std::sync::Arc::new(db.store.clone()),
         std::sync::Arc::new(jobwatch::clock::SystemClock),
     );
-    let asked = this_node.cancel(id).await.unwrap();
+    let asked = this_node.cancel(id, None).await.unwrap();
     assert!(asked.cancel_requested_at.is_some(), "running elsewhere: asked to stop");
     db.wait_until("the cancel to land", "status = 'cancelled'", 1, Duration::from_secs(4)).await;
     assert!(terminate(&mut worker).success());

@@ -1,3 +1,4 @@
+drop table job_audit;
 drop index background_jobs_history_idx;
 drop index background_jobs_created_by_idx;
 create index background_jobs_created_by_idx

@@ -23,3 +23,23 @@ create index background_jobs_created_by_idx
 create index background_jobs_history_idx
     on background_jobs (created_at desc, id desc)
     where created_by is not null;
+
+-- The audit trail: what people did to a job (cancel, stop, retry, fail by hand; who, and
+-- whether in bulk) and every failed attempt with its error — the job's own error_message keeps
+-- only the last. Worker transitions that succeed get no row: the job's timestamps tell them,
+-- and a row per claim or completion would double the queue's write cost.
+create table job_audit (
+    id       bigserial primary key,
+    job_id   uuid not null references background_jobs (id) on delete cascade,
+    at       timestamptz not null,
+    kind     varchar(20) not null
+        check (kind in ('cancelled', 'stopping', 'retried', 'retrying', 'failed')),
+    actor    uuid references users (id) on delete set null,   -- who, for what a person did
+    attempt  integer,                                          -- which run
+    message  text,
+    bulk     boolean not null default false
+);
+-- A job's timeline in order, and the cascade when a job is pruned.
+create index job_audit_job_idx on job_audit (job_id, id);
+-- The ON DELETE SET NULL of users.
+create index job_audit_actor_idx on job_audit (actor) where actor is not null;

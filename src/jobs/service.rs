@@ -4,7 +4,8 @@
 use super::JobStatus;
 use super::history::{HistoryError, HistoryFilter, MAX_PAGE, Owner, Position};
 use super::model::{Job, JobType, NewJob, ViewedAt};
-use super::state::{Action, JobChange};
+use super::state::{Action, Actor, JobChange};
+use super::timeline::{TimelineEntry, timeline};
 use crate::clock::Clock;
 use crate::storage::{Beat, Held, Store, StoreError};
 use crate::users::User;
@@ -235,11 +236,26 @@ impl JobService {
     /// and [`JobService::retry`], which also reach the workers.
     pub async fn act(&self, viewer: &User, id: Uuid, action: Action) -> Result<Job, JobError> {
         self.get(viewer, id).await?;
+        let by = Actor { user: viewer.id, bulk: false };
         match action {
-            Action::Cancel => self.cancel(id).await,
-            Action::Retry => self.retry(id).await,
-            other => self.apply(id, other).await,
+            Action::Cancel => self.cancel(id, Some(by)).await,
+            Action::Retry => self.retry(id, by).await,
+            other => {
+                let name = other.name();
+                self.apply_change(id, name, other.change(self.clock.now()).by(by)).await
+            }
         }
+    }
+
+    /// A job's timeline, if `viewer` may see the job: see [`super::timeline`].
+    pub async fn timeline(&self, viewer: &User, id: Uuid) -> Result<Vec<TimelineEntry>, JobError> {
+        let job = self.get(viewer, id).await?;
+        let audit = self.store.job_audit(id).await?;
+        let owner_email = match job.created_by {
+            Some(owner) => self.store.user_email(owner).await?,
+            None => None,
+        };
+        Ok(timeline(&job, audit, owner_email))
     }
 
     /// `action` on any job, atomically: it changes nothing unless the job's state allows it.
@@ -285,8 +301,8 @@ impl JobService {
     /// A pending job (or a running one no worker holds) is cancelled at once; a running job
     /// under a worker's lease is asked to stop — its worker is told, and the job ends
     /// `cancelled` when the handler returns.
-    pub async fn cancel(&self, id: Uuid) -> Result<Job, JobError> {
-        if let Some(job) = self.store.request_cancel(id, self.clock.now()).await? {
+    pub async fn cancel(&self, id: Uuid, by: Option<Actor>) -> Result<Job, JobError> {
+        if let Some(job) = self.store.request_cancel(id, self.clock.now(), by).await? {
             if job.status == JobStatus::Cancelled
                 && let Some(handler) = self.handlers.get(job.job_type)
             {
@@ -309,10 +325,13 @@ impl JobService {
         let unique: Vec<Uuid> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
         let results: Vec<(Uuid, Result<Job, JobError>)> = futures_util::stream::iter(unique)
             .map(|id| async move {
+                let by = Actor { user: viewer.id, bulk: true };
                 let result = match self.get(viewer, id).await {
                     Ok(_) => match action {
-                        BulkAction::Cancel => self.cancel(id).await,
-                        BulkAction::Retry => self.apply(id, Action::Retry).await,
+                        BulkAction::Cancel => self.cancel(id, Some(by)).await,
+                        BulkAction::Retry => {
+                            self.apply_change(id, "retry", Action::Retry.change(self.clock.now()).by(by)).await
+                        }
                     },
                     Err(e) => Err(e),
                 };
@@ -333,8 +352,8 @@ impl JobService {
 
     /// Put a failed or cancelled job back in the queue, due now; its retry count and last
     /// error stay as history.
-    pub async fn retry(&self, id: Uuid) -> Result<Job, JobError> {
-        let job = self.apply(id, Action::Retry).await?;
+    pub async fn retry(&self, id: Uuid, by: Actor) -> Result<Job, JobError> {
+        let job = self.apply_change(id, "retry", Action::Retry.change(self.clock.now()).by(by)).await?;
         self.store.signal_new_jobs().await?;
         Ok(job)
     }

@@ -8,6 +8,40 @@
 
 use super::model::JobStatus;
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+crate::text_enum! {
+    /// What the audit trail records: what people did to a job, and every failed attempt.
+    pub enum AuditKind as "kind" {
+        // A person cancelled it (it was pending, or running with nobody holding it).
+        Cancelled => "cancelled",
+        // A person asked it to stop while a worker ran it.
+        Stopping => "stopping",
+        // A person put it back in the queue.
+        Retried => "retried",
+        // An attempt failed; it will run again.
+        Retrying => "retrying",
+        // It failed for good.
+        Failed => "failed",
+    }
+}
+
+/// Who did something to a job by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user: Uuid,
+    /// As part of a bulk action.
+    pub bulk: bool,
+}
+
+/// The audit row a change writes with itself (its attempt is the job's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audit {
+    pub kind: AuditKind,
+    pub at: DateTime<Utc>,
+    pub by: Option<Actor>,
+    pub message: Option<String>,
+}
 
 /// Something that can happen to a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +85,22 @@ pub struct JobChange {
     pub stage: Option<String>,
     /// A sign of life: the job started or reported progress.
     pub heartbeat_at: Option<DateTime<Utc>>,
+    /// The audit row written with the change, for the changes the trail keeps.
+    pub audit: Option<Audit>,
 }
 
 impl JobChange {
     /// The same write, applied only while the job is in `attempt` (see [`JobChange::fence_attempt`]).
     pub fn fenced(self, attempt: i32) -> Self {
         JobChange { fence_attempt: Some(attempt), ..self }
+    }
+
+    /// The same write, done by `actor` (recorded in its audit row, if it has one).
+    pub fn by(mut self, actor: Actor) -> Self {
+        if let Some(audit) = &mut self.audit {
+            audit.by = Some(actor);
+        }
+        self
     }
 
     /// The same write, also setting the stage text (cut to [`MAX_STAGE_CHARS`]).
@@ -132,7 +176,10 @@ impl Action {
             fence_attempt: None,
             stage: None,
             heartbeat_at: None,
+            audit: None,
         };
+        let audit =
+            |kind, message: Option<&str>| Some(Audit { kind, at: now, by: None, message: message.map(bounded) });
         match self {
             Action::Start => JobChange { started_at: Some(now), heartbeat_at: Some(now), ..base },
             Action::Progress(p) => {
@@ -148,9 +195,16 @@ impl Action {
                 status: JobStatus::Failed,
                 completed_at: Some(now),
                 error_message: Some(bounded(&message)),
+                audit: audit(AuditKind::Failed, Some(&message)),
                 ..base
             },
-            Action::Retry => JobChange { status: JobStatus::Pending, restart: true, run_at: Some(now), ..base },
+            Action::Retry => JobChange {
+                status: JobStatus::Pending,
+                restart: true,
+                run_at: Some(now),
+                audit: audit(AuditKind::Retried, None),
+                ..base
+            },
             Action::Requeue { run_at, error, count_retry } => JobChange {
                 status: JobStatus::Pending,
                 run_at: Some(run_at),
@@ -158,9 +212,16 @@ impl Action {
                 count_retry,
                 // A retry is a new run from the start; a job handed back keeps what it showed.
                 restart: count_retry,
+                // A failed attempt is kept; a job handed back on shutdown did not fail.
+                audit: if count_retry { audit(AuditKind::Retrying, error.as_deref()) } else { None },
                 ..base
             },
-            Action::Cancel => JobChange { status: JobStatus::Cancelled, completed_at: Some(now), ..base },
+            Action::Cancel => JobChange {
+                status: JobStatus::Cancelled,
+                completed_at: Some(now),
+                audit: audit(AuditKind::Cancelled, None),
+                ..base
+            },
         }
     }
 }
@@ -276,6 +337,28 @@ mod tests {
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(1_000), "1\u{2009}000");
         assert_eq!(grouped(1_234_567), "1\u{2009}234\u{2009}567");
+    }
+
+    #[test]
+    fn failures_retries_and_cancels_are_kept_in_the_audit_trail() {
+        let now = Utc::now();
+        let kind = |a: Action| a.change(now).audit.map(|a| a.kind);
+        assert_eq!(kind(Action::Fail("boom".into())), Some(AuditKind::Failed));
+        assert_eq!(kind(Action::Retry), Some(AuditKind::Retried));
+        assert_eq!(kind(Action::Cancel), Some(AuditKind::Cancelled));
+        let failed_try = Action::Requeue { run_at: now, error: Some("timeout".into()), count_retry: true };
+        assert_eq!(failed_try.change(now).audit.unwrap().message.as_deref(), Some("timeout"));
+        assert_eq!(
+            kind(Action::Requeue { run_at: now, error: None, count_retry: false }),
+            None,
+            "a shutdown is no failure"
+        );
+        for quiet in [Action::Start, Action::Progress(5), Action::Complete] {
+            assert_eq!(kind(quiet), None, "the job's own timestamps tell these");
+        }
+        let actor = Actor { user: Uuid::nil(), bulk: true };
+        assert_eq!(Action::Retry.change(now).by(actor).audit.unwrap().by, Some(actor));
+        assert_eq!(Action::Start.change(now).by(actor).audit, None);
     }
 
     #[test]

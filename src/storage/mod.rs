@@ -21,6 +21,7 @@ use crate::jobs::events::{JobEvents, Owners};
 use crate::jobs::history::HistoryFilter;
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
+use crate::jobs::timeline::AuditRecord;
 use crate::users::{NewUser, User};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -167,6 +168,11 @@ pub trait Store: Queue + ScheduleStore + ImportStore + Send + Sync + 'static {
 
     /// Apply `change` if the job is in one of `change.from`; `None` if it is not (or is gone).
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>>;
+
+    /// A job's audit trail, oldest first, with each actor's email.
+    async fn job_audit(&self, job: Uuid) -> StoreResult<Vec<AuditRecord>>;
+
+    async fn user_email(&self, id: Uuid) -> StoreResult<Option<String>>;
 
     /// Up to `limit` jobs matching `filter`, newest first (`created_at`, then `id`, descending).
     async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>>;

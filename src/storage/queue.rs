@@ -4,6 +4,7 @@
 use super::StoreResult;
 use crate::jobs::events::Changed;
 use crate::jobs::model::{Job, JobType, NewJob};
+use crate::jobs::state::Actor;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -140,7 +141,8 @@ pub trait Queue: Send + Sync {
     /// Ask a job to stop. A pending job, or a running one no worker holds, is cancelled at
     /// once; a running job under a lease gets `cancel_requested_at` and its worker is told.
     /// `None` when the job is in neither state (or gone).
-    async fn request_cancel(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<Job>>;
+    /// The audit trail records it (`cancelled` or `stopping`), with `by` when a person asked.
+    async fn request_cancel(&self, id: Uuid, now: DateTime<Utc>, by: Option<Actor>) -> StoreResult<Option<Job>>;
 
     /// Delete up to `limit` jobs that finished before `before`; returns which.
     async fn prune_finished(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<(Uuid, JobType)>>;

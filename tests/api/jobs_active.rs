@@ -170,7 +170,7 @@ contract_tests! {
         let job = node.create_job(&user, "validation").await;
         assert_eq!(node.get("/api/v2/jobs/active", &user).await.body[0]["status"], "pending", "remembered");
         let id = job["id"].as_str().unwrap().parse().unwrap();
-        other.request_cancel(id, app.clock_now()).await.unwrap().expect("cancelled on the other node");
+        other.request_cancel(id, app.clock_now(), None).await.unwrap().expect("cancelled on the other node");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while node.get("/api/v2/jobs/active", &user).await.body[0]["status"] != "cancelled" {
             assert!(std::time::Instant::now() < deadline, "the other node's cancel never showed");

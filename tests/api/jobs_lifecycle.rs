@@ -120,7 +120,7 @@ contract_tests! {
         assert_eq!((failed.status, failed.error_message.as_deref()), (JobStatus::Failed, Some("disk full")));
         app.clock.advance(Duration::seconds(1));
         let third = jobs.create(&user, CreateJob::new(JobType::Import)).await.unwrap();
-        assert_eq!(jobs.cancel(third.id).await.unwrap().status, JobStatus::Cancelled);
+        assert_eq!(jobs.cancel(third.id, None).await.unwrap().status, JobStatus::Cancelled);
 
         // The active list as the service gives it: all three finished just now, newest first.
         let active: Vec<_> = jobs.active(&user).await.unwrap().into_iter().map(|j| j.id).collect();
@@ -133,7 +133,7 @@ contract_tests! {
         let id: uuid::Uuid = job["id"].as_str().unwrap().parse().unwrap();
         let attempts = (0..8).map(|i| {
             let jobs = app.state.jobs.clone();
-            async move { if i % 2 == 0 { jobs.start(id).await } else { jobs.cancel(id).await } }
+            async move { if i % 2 == 0 { jobs.start(id).await } else { jobs.cancel(id, None).await } }
         });
         let results = futures_util::future::join_all(attempts).await;
         let started = results.iter().filter(|r| matches!(r, Ok(j) if j.status == JobStatus::Running)).count();

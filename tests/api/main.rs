@@ -11,6 +11,7 @@ mod import_errors;
 mod import_interruptions;
 mod imports;
 mod job_liveness;
+mod job_timeline;
 mod jobs_active;
 mod jobs_api;
 mod jobs_bulk;

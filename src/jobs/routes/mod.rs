@@ -7,6 +7,7 @@ mod history;
 use super::model::{Job, JobStatus, JobType, ViewedAt};
 use super::service::CreateJob;
 use super::state::Action;
+use super::timeline::TimelineEntry;
 use crate::auth::{AuthError, BearerToken, CurrentUser, INVALID_TOKEN};
 use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
 use axum::Json;
@@ -36,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(fail_job))
         .routes(routes!(cancel_job))
         .routes(routes!(retry_job))
+        .routes(routes!(job_timeline))
 }
 
 /// A job as the frontend sees it: the spec's `{id, type, status, progress}` and the rest.
@@ -301,6 +303,25 @@ pub async fn fail_job(
     JsonBody(req): JsonBody<FailRequest>,
 ) -> JobResult {
     act(&state, &caller, id, Action::Fail(req.error_message)).await
+}
+
+/// A job's timeline, oldest first: created, started, every failed attempt with its error, who
+/// cancelled or retried it (and whether in bulk), how it ended.
+#[utoipa::path(
+    get, path = "/api/v2/jobs/{job_id}/timeline", tag = "jobs",
+    params(("job_id" = Uuid, Path, description = "Job id")),
+    responses(
+        (status = 200, description = "The job's timeline, oldest first", body = [TimelineEntry]),
+        (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn job_timeline(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<Json<Vec<TimelineEntry>>, ApiError> {
+    Ok(Json(state.jobs.timeline(&caller.user, id).await?))
 }
 
 /// Put a failed or cancelled job back in the queue (progress 0, due now).

@@ -9,6 +9,7 @@ use crate::jobs::events::{Changed, JobEvents};
 use crate::jobs::history::{HistoryFilter, Owner, id_prefix, like_escaped};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
+use crate::jobs::timeline::AuditRecord;
 use crate::users::{NewUser, User};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -395,7 +396,14 @@ impl Store for PgStore {
              returning ",
             job_columns!()
         );
-        let sql = format!("{} select w.*, {NOTIFIED} from w", self.notifying("", write, "true"));
+        // The audit row, when the change has one, is written by the same statement.
+        let sql = format!(
+            "{}, a as (insert into job_audit (job_id, at, kind, actor, attempt, message, bulk) \
+               select id, $14, $15, $16, attempt, $17, $18 from w where $15::text is not null) \
+             select w.*, {NOTIFIED} from w",
+            self.notifying("", write, "true")
+        );
+        let audit = change.audit.as_ref();
         let query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(change.status.as_str())
@@ -409,8 +417,40 @@ impl Store for PgStore {
             .bind(&from)
             .bind(change.fence_attempt)
             .bind(change.stage.as_deref())
-            .bind(change.heartbeat_at);
+            .bind(change.heartbeat_at)
+            .bind(audit.map(|a| a.at))
+            .bind(audit.map(|a| a.kind.as_str()))
+            .bind(audit.and_then(|a| a.by).map(|by| by.user))
+            .bind(audit.and_then(|a| a.message.as_deref()))
+            .bind(audit.and_then(|a| a.by).is_some_and(|by| by.bulk));
         Ok(self.write_jobs(query).await?.pop())
+    }
+
+    async fn job_audit(&self, job: Uuid) -> StoreResult<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "select a.at, a.kind, a.actor, u.email as actor_email, a.attempt, a.message, a.bulk \
+             from job_audit a left join users u on u.id = a.actor where a.job_id = $1 order by a.id",
+        )
+        .bind(job)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    at: r.try_get("at")?,
+                    kind: parse_column(&job, r.try_get("kind")?)?,
+                    actor: r.try_get("actor")?,
+                    actor_email: r.try_get("actor_email")?,
+                    attempt: r.try_get("attempt")?,
+                    message: r.try_get("message")?,
+                    bulk: r.try_get("bulk")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn user_email(&self, id: Uuid) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("select email from users where id = $1").bind(id).fetch_optional(&self.pool).await?)
     }
 
     async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>> {

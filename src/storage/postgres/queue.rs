@@ -4,7 +4,7 @@
 use super::{NOTIFIED, PgStore, WRITTEN, job_from_row};
 use crate::jobs::events::{CHANGES_CHANNEL, Changed, Owners, parse_notification};
 use crate::jobs::model::{Job, JobType, NewJob};
-use crate::jobs::state::bounded_stage;
+use crate::jobs::state::{Actor, bounded_stage};
 use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
 use crate::storage::{ChangeFeed, Heard, StoreError, StoreResult, Written, parse_column};
 use async_trait::async_trait;
@@ -270,8 +270,15 @@ impl Queue for PgStore {
                run_at = $1, lease_expires_at = null, locked_by = null, cancel_requested_at = null, \
                version = j.version + 1 \
              from expired where j.id = expired.id \
-             returning j.id, j.created_by, j.version";
-        let sql = format!("{} {WRITTEN}", self.notifying(ctes, write, "true"));
+             returning j.id, j.created_by, j.version, j.status, j.attempt";
+        // Each lost attempt is kept (a job whose cancel was requested already has its row).
+        let sql = format!(
+            "{}, a as (insert into job_audit (job_id, at, kind, attempt, message) \
+               select id, $1, case when status = 'pending' then 'retrying' else 'failed' end, attempt, $3 \
+               from w where status <> 'cancelled') \
+             {WRITTEN}",
+            self.notifying(ctes, write, "true")
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now)
             .bind(i64::from(limit))
@@ -285,7 +292,7 @@ impl Queue for PgStore {
         Ok(rescued)
     }
 
-    async fn request_cancel(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<Job>> {
+    async fn request_cancel(&self, id: Uuid, now: DateTime<Utc>, by: Option<Actor>) -> StoreResult<Option<Job>> {
         // Old values on the right: "held" means running under a worker's lease.
         let write = concat!(
             "update background_jobs set \
@@ -298,8 +305,19 @@ impl Queue for PgStore {
              returning ",
             job_columns!()
         );
-        let sql = format!("{} select w.*, {NOTIFIED} from w", self.notifying("", write, "true"));
-        let job = self.write_jobs(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(now)).await?.pop();
+        let sql = format!(
+            "{}, a as (insert into job_audit (job_id, at, kind, actor, attempt, bulk) \
+               select id, $2, case when status = 'cancelled' then 'cancelled' else 'stopping' end, $3, attempt, $4 \
+               from w) \
+             select w.*, {NOTIFIED} from w",
+            self.notifying("", write, "true")
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(now)
+            .bind(by.map(|b| b.user))
+            .bind(by.is_some_and(|b| b.bulk));
+        let job = self.write_jobs(query).await?.pop();
         if job.as_ref().is_some_and(|j| j.cancel_requested_at.is_some()) {
             sqlx::query("select pg_notify($1, $2)")
                 .bind(CANCEL_CHANNEL)

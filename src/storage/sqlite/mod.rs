@@ -10,6 +10,8 @@ use crate::jobs::events::{Changed, JobEvents};
 use crate::jobs::history::{HistoryFilter, Owner, id_prefix, like_escaped};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
+use crate::jobs::state::{Actor, AuditKind};
+use crate::jobs::timeline::AuditRecord;
 use crate::users::{NewUser, User};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -59,6 +61,31 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// One audit row, in the transaction of the change it records.
+pub(super) async fn insert_audit(
+    tx: &mut sqlx::SqliteConnection,
+    job: Uuid,
+    at: DateTime<Utc>,
+    kind: AuditKind,
+    by: Option<Actor>,
+    attempt: i32,
+    message: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "insert into job_audit (job_id, at, kind, actor, attempt, message, bulk) values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .bind(job.to_string())
+    .bind(time_text(at))
+    .bind(kind.as_str())
+    .bind(by.map(|b| b.user.to_string()))
+    .bind(attempt)
+    .bind(message)
+    .bind(by.is_some_and(|b| b.bulk))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 fn json_text(items: &[&str]) -> String {
@@ -385,10 +412,48 @@ impl Store for SqliteStore {
             .bind(from)
             .bind(change.fence_attempt)
             .bind(change.stage.as_deref())
-            .bind(change.heartbeat_at.map(time_text))
+            .bind(change.heartbeat_at.map(time_text));
+        // The change and its audit row commit together.
+        let mut tx = self.pool.begin().await?;
+        let row = row.fetch_optional(&mut *tx).await?;
+        let job = row.as_ref().map(job_from_row).transpose()?;
+        if let (Some(job), Some(audit)) = (&job, &change.audit) {
+            insert_audit(&mut tx, job.id, audit.at, audit.kind, audit.by, job.attempt, audit.message.as_deref())
+                .await?;
+        }
+        tx.commit().await?;
+        self.published(job)
+    }
+
+    async fn job_audit(&self, job: Uuid) -> StoreResult<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "select a.at, a.kind, a.actor, u.email as actor_email, a.attempt, a.message, a.bulk \
+             from job_audit a left join users u on u.id = a.actor where a.job_id = ?1 order by a.id",
+        )
+        .bind(job.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let raw = job.to_string();
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    at: required(&raw, "at", time_column(&raw, r, "at")?)?,
+                    kind: parse_column(&job, r.try_get("kind")?)?,
+                    actor: uuid_column(&raw, r, "actor")?,
+                    actor_email: r.try_get("actor_email")?,
+                    attempt: r.try_get("attempt")?,
+                    message: r.try_get("message")?,
+                    bulk: r.try_get("bulk")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn user_email(&self, id: Uuid) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("select email from users where id = ?1")
+            .bind(id.to_string())
             .fetch_optional(&self.pool)
-            .await?;
-        self.published(row.as_ref().map(job_from_row).transpose()?)
+            .await?)
     }
 
     async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>> {

@@ -1,10 +1,11 @@
 //! The queue on SQLite: one writer at a time makes every claim atomic; workers in this
 //! process are woken through an in-process broadcast.
 
-use super::{SqliteStore, changed_from_row, job_from_row, required, time_text, uuid_column};
+use super::{SqliteStore, changed_from_row, insert_audit, job_from_row, required, time_text, uuid_column};
 use crate::jobs::events::Changed;
+use crate::jobs::model::JobStatus;
 use crate::jobs::model::{Job, JobType, NewJob};
-use crate::jobs::state::bounded_stage;
+use crate::jobs::state::{Actor, AuditKind, bounded_stage};
 use crate::storage::queue::{Beat, ClaimKey, Held, LEASE_EXPIRED, Listener, Queue, Signal};
 use crate::storage::{StoreResult, Written, parse_column};
 use async_trait::async_trait;
@@ -226,6 +227,7 @@ impl Queue for SqliteStore {
     }
 
     async fn rescue_expired(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Written> {
+        let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(
             "update background_jobs set \
                status = case when cancel_requested_at is not null then 'cancelled' \
@@ -244,13 +246,25 @@ impl Queue for SqliteStore {
              where id in ( \
                select id from background_jobs where status = 'running' and lease_expires_at < ?1 \
                order by lease_expires_at limit ?2) \
-             returning id, created_by, version",
+             returning id, created_by, version, status, attempt",
         )
         .bind(time_text(now))
         .bind(i64::from(limit))
         .bind(LEASE_EXPIRED)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        // Each lost attempt is kept (a job whose cancel was requested already has its row).
+        for row in &rows {
+            let status: String = row.try_get("status")?;
+            let kind = match status.as_str() {
+                "pending" => AuditKind::Retrying,
+                "failed" => AuditKind::Failed,
+                _ => continue,
+            };
+            let id = changed_from_row(row)?.id;
+            insert_audit(&mut tx, id, now, kind, None, row.try_get("attempt")?, Some(LEASE_EXPIRED)).await?;
+        }
+        tx.commit().await?;
         let rescued = self.publish_rows(&rows)?;
         if rescued.count > 0 {
             self.signal(Signal::NewJobs);
@@ -258,7 +272,8 @@ impl Queue for SqliteStore {
         Ok(rescued)
     }
 
-    async fn request_cancel(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<Job>> {
+    async fn request_cancel(&self, id: Uuid, now: DateTime<Utc>, by: Option<Actor>) -> StoreResult<Option<Job>> {
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(concat!(
             "update background_jobs set \
                status = case when status = 'running' and locked_by is not null then status else 'cancelled' end, \
@@ -272,9 +287,15 @@ impl Queue for SqliteStore {
         ))
         .bind(id.to_string())
         .bind(time_text(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        let job = self.published(row.as_ref().map(job_from_row).transpose()?)?;
+        let job = row.as_ref().map(job_from_row).transpose()?;
+        if let Some(job) = &job {
+            let kind = if job.status == JobStatus::Cancelled { AuditKind::Cancelled } else { AuditKind::Stopping };
+            insert_audit(&mut tx, job.id, now, kind, by, job.attempt, None).await?;
+        }
+        tx.commit().await?;
+        let job = self.published(job)?;
         if job.as_ref().is_some_and(|j| j.cancel_requested_at.is_some()) {
             self.signal(Signal::CancelRequested(id));
         }

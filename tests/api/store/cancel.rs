@@ -13,7 +13,7 @@ contract_tests! {
         let job = insert_due(app).await;
         app.clock.advance(Duration::seconds(1));
         let now = app.clock_now();
-        let cancelled = app.store.request_cancel(job.id, now).await.unwrap().expect("pending can be cancelled");
+        let cancelled = app.store.request_cancel(job.id, now, None).await.unwrap().expect("pending can be cancelled");
         assert_eq!((cancelled.status, cancelled.completed_at), (JobStatus::Cancelled, Some(now)));
         assert_eq!(cancelled.cancel_requested_at, None, "nothing to ask: no worker runs it");
         assert_eq!(cancelled, find(app, job.id).await);
@@ -25,14 +25,14 @@ contract_tests! {
         let lease_until = app.clock_now() + lease();
         app.clock.advance(Duration::seconds(1));
         let asked = app.clock_now();
-        let requested = app.store.request_cancel(job.id, asked).await.unwrap().expect("running can be cancelled");
+        let requested = app.store.request_cancel(job.id, asked, None).await.unwrap().expect("running can be cancelled");
         assert_eq!((requested.status, requested.completed_at), (JobStatus::Running, None));
         assert_eq!(requested.cancel_requested_at, Some(asked));
         assert!(leased_to(app, job.id, WORKER, lease_until).await, "the holder keeps its lease");
 
         // Asking again keeps the first request's time.
         app.clock.advance(Duration::seconds(1));
-        let again = app.store.request_cancel(job.id, app.clock_now()).await.unwrap().unwrap();
+        let again = app.store.request_cancel(job.id, app.clock_now(), None).await.unwrap().unwrap();
         assert_eq!((again.status, again.cancel_requested_at), (JobStatus::Running, Some(asked)));
     }
 
@@ -43,14 +43,14 @@ contract_tests! {
         app.sql(&format!("update background_jobs set locked_by = null, lease_expires_at = null where id = '{id}'"))
             .await.unwrap();
         let now = app.clock_now();
-        let cancelled = app.store.request_cancel(job.id, now).await.unwrap().unwrap();
+        let cancelled = app.store.request_cancel(job.id, now, None).await.unwrap().unwrap();
         assert_eq!((cancelled.status, cancelled.completed_at), (JobStatus::Cancelled, Some(now)));
         assert_eq!(cancelled.cancel_requested_at, None);
     }
 
     async fn a_held_job_released_after_a_cancel_request_ends_cancelled(app) {
         let job = running(app, WORKER).await;
-        app.store.request_cancel(job.id, app.clock_now()).await.unwrap().unwrap();
+        app.store.request_cancel(job.id, app.clock_now(), None).await.unwrap().unwrap();
         app.clock.advance(Duration::seconds(2));
         let now = app.clock_now();
         assert_eq!(release(app, &[(job.id, job.attempt)], now).await, 1);
@@ -83,14 +83,14 @@ contract_tests! {
         let fail = Action::Fail("boom".into()).change(now).fenced(failed.attempt);
         app.store.change_job(failed.id, &fail).await.unwrap().unwrap();
         let cancelled = insert_due(app).await;
-        app.store.request_cancel(cancelled.id, now).await.unwrap().unwrap();
+        app.store.request_cancel(cancelled.id, now, None).await.unwrap().unwrap();
 
         app.clock.advance(Duration::seconds(1));
         for id in [completed.id, failed.id, cancelled.id] {
             let before = find(app, id).await;
-            assert_eq!(app.store.request_cancel(id, app.clock_now()).await.unwrap(), None, "{}", before.status);
+            assert_eq!(app.store.request_cancel(id, app.clock_now(), None).await.unwrap(), None, "{}", before.status);
             assert_eq!(find(app, id).await, before);
         }
-        assert_eq!(app.store.request_cancel(Uuid::now_v7(), app.clock_now()).await.unwrap(), None);
+        assert_eq!(app.store.request_cancel(Uuid::now_v7(), app.clock_now(), None).await.unwrap(), None);
     }
 }

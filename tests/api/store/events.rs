@@ -101,7 +101,7 @@ contract_tests! {
         assert!(events.take().is_empty(), "a bare heartbeat changes nothing visible");
         assert!(held.iter().all(|h| h.version == 4));
 
-        let cancel = app.store.request_cancel(job.id, now).await.unwrap().unwrap();
+        let cancel = app.store.request_cancel(job.id, now, None).await.unwrap().unwrap();
         assert_eq!((one(&events.take(), &job).version, cancel.version), (5, 5));
         assert_eq!(release(app, &[(job.id, claimed.attempt)], now).await, 1);
         assert_eq!(one(&events.take(), &job).version, 6);
@@ -161,7 +161,7 @@ contract_tests! {
         }
         step(app.store.change_job(job.id, &Action::Fail("x".into()).change(now)).await.unwrap().unwrap(), "fail");
         step(app.store.change_job(job.id, &Action::Retry.change(now)).await.unwrap().unwrap(), "retry");
-        step(app.store.request_cancel(job.id, now).await.unwrap().unwrap(), "cancel");
+        step(app.store.request_cancel(job.id, now, None).await.unwrap().unwrap(), "cancel");
     }
 
     async fn jobs_without_an_owner_are_in_nobodys_view(app) {

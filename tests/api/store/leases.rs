@@ -38,7 +38,7 @@ contract_tests! {
     async fn renewal_reports_requested_cancels(app) {
         let asked = running(app, WORKER).await;
         let left_alone = running(app, WORKER).await;
-        app.store.request_cancel(asked.id, app.clock_now()).await.unwrap().unwrap();
+        app.store.request_cancel(asked.id, app.clock_now(), None).await.unwrap().unwrap();
         let until = app.clock_now() + lease();
         let held = renew(app, WORKER, &[beat(&asked, None), beat(&left_alone, None)], until).await;
         let mut expected = vec![(asked.id, true), (left_alone.id, false)];

@@ -50,7 +50,7 @@ contract_tests! {
     async fn an_expired_job_whose_cancel_was_requested_ends_cancelled(app) {
         let job = running(app, WORKER).await;
         renew(app, WORKER, &[beat(&job, Some(30))], app.clock_now() + lease()).await;
-        app.store.request_cancel(job.id, app.clock_now()).await.unwrap().unwrap();
+        app.store.request_cancel(job.id, app.clock_now(), None).await.unwrap().unwrap();
 
         app.clock.advance(lease() * 2);
         let now = app.clock_now();
@@ -82,7 +82,7 @@ contract_tests! {
         complete(app, &[(done.id, done.attempt)], app.clock_now()).await;
         let pending = insert(app, new_job(app, 0, app.clock_now() + Duration::hours(1))).await;
         let cancelled = insert_due(app).await;
-        app.store.request_cancel(cancelled.id, app.clock_now()).await.unwrap().unwrap();
+        app.store.request_cancel(cancelled.id, app.clock_now(), None).await.unwrap().unwrap();
         // Rows another tool left with an old lease: only the status says who is running.
         let not_running = [done.id, pending.id, cancelled.id].map(|id| format!("'{id}'")).join(", ");
         let old = app.ago(Duration::days(1));

@@ -68,7 +68,7 @@ contract_tests! {
     // The upload then gives up on the job instead of handing on work nobody wants.
     async fn a_transfer_is_refused_once_a_cancel_was_requested(app) {
         let job = held_by_upload(app).await;
-        let requested = app.store.request_cancel(job.id, app.clock_now()).await.unwrap().unwrap();
+        let requested = app.store.request_cancel(job.id, app.clock_now(), None).await.unwrap().unwrap();
         assert_eq!(requested.status, JobStatus::Running);
         let until = app.clock_now() + lease() * 2;
         let extra = json!({"stage": "stored"});
