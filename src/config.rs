@@ -135,6 +135,11 @@ pub struct ServeArgs {
     #[arg(long, env = "JOBWATCH_STALLED_AFTER", default_value = "20s", value_parser = humantime::parse_duration)]
     pub stalled_after: Duration,
 
+    /// Origins (`https://app.example.com`, comma-separated) besides the service's own whose pages
+    /// may act with a user's session cookie; cookie requests from any other origin get 403.
+    #[arg(long = "allowed-origin", env = "JOBWATCH_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, env = "JOBWATCH_MAX_BODY_BYTES", default_value_t = crate::http::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,

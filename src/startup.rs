@@ -29,6 +29,8 @@ pub struct AppSettings {
     pub active_cache: Duration,
     /// A running job quiet for this long is shown as stalled.
     pub stalled_after: Duration,
+    /// Origins besides the service's own whose pages may act with the session cookie.
+    pub allowed_origins: Vec<String>,
     pub imports: ImportSettings,
 }
 
@@ -56,6 +58,7 @@ pub fn app_state(
         jobs,
         auth: AuthService::new(store.clone(), clock.clone(), ttl).with_active_cache(cache.clone()),
         active: cache,
+        allowed_origins: settings.allowed_origins.into(),
         users: UserService::new(store.clone(), clock.clone()),
         schedules: ScheduleService::new(store.clone(), clock),
         store,
@@ -116,6 +119,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
         token_ttl: args.token_ttl,
         active_cache: args.active_cache,
         stalled_after: args.stalled_after,
+        allowed_origins: args.allowed_origins,
         imports: ImportSettings { max_upload_bytes: args.max_upload_bytes, lease: args.worker.lease },
     };
     let mut state = app_state(store.clone(), Arc::new(SystemClock), objects.clone(), settings)?;
@@ -143,6 +147,8 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
     };
     let grace = args.worker.shutdown_grace;
     let app = http::router(state, args.max_body_bytes);
+    // Connection info: login throttling counts failures per client address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     tokio::select! {
         result = server => result.context("serving HTTP")?,

@@ -1,6 +1,8 @@
-//! `CurrentUser` / `AdminUser`: the caller behind `Authorization: Bearer …`, or a 401/403.
+//! `CurrentUser` / `AdminUser`: the caller behind `Authorization: Bearer …` or the browser's
+//! session cookie, or a 401/403. A cookie-authenticated request that could change something must
+//! come from this service's own origin or an allowed one (see `session`).
 
-use super::AuthError;
+use super::{AuthError, session};
 use crate::http::{ApiError, AppState};
 use crate::users::User;
 use axum::extract::FromRequestParts;
@@ -14,8 +16,8 @@ pub struct CurrentUser {
     pub token: String,
 }
 
-/// The bearer token as presented, not yet checked: for handlers that check it together with
-/// their own query.
+/// The token as presented (bearer or session cookie), not yet checked: for handlers that check
+/// it together with their own query.
 #[derive(Debug, Clone)]
 pub struct BearerToken(pub String);
 
@@ -23,9 +25,8 @@ pub struct BearerToken(pub String);
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub User);
 
-fn bearer(parts: &Parts) -> Result<&str, AuthError> {
-    let header = parts.headers.get(AUTHORIZATION).ok_or(AuthError::Unauthorized("missing Authorization header"))?;
-    let value = header.to_str().map_err(|_| AuthError::Unauthorized("malformed Authorization header"))?;
+fn bearer(value: &axum::http::HeaderValue) -> Result<&str, AuthError> {
+    let value = value.to_str().map_err(|_| AuthError::Unauthorized("malformed Authorization header"))?;
     let (scheme, token) =
         value.split_once(' ').ok_or(AuthError::Unauthorized("expected 'Authorization: Bearer <token>'"))?;
     let token = token.trim();
@@ -35,11 +36,30 @@ fn bearer(parts: &Parts) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+/// The request's token: the `Authorization` header first, else the session cookie — which, for
+/// a method that changes things, only counts from an origin `allowed` lets through.
+fn token(parts: &Parts, allowed: &[String]) -> Result<String, ApiError> {
+    if let Some(header) = parts.headers.get(AUTHORIZATION) {
+        return Ok(bearer(header)?.to_owned());
+    }
+    let token = session::token_from_cookies(&parts.headers)
+        .ok_or(AuthError::Unauthorized("missing Authorization header or session cookie"))?;
+    if !session::same_origin_or_allowed(&parts.method, &parts.headers, allowed) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "cross_origin",
+            "a request made with the session cookie must come from this service's own pages \
+             (Origin or Referer); API clients use 'Authorization: Bearer <token>'",
+        ));
+    }
+    Ok(token)
+}
+
+impl FromRequestParts<AppState> for BearerToken {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(BearerToken(bearer(parts)?.to_owned()))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(BearerToken(token(parts, &state.allowed_origins)?))
     }
 }
 
@@ -47,9 +67,9 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        let user = state.auth.authenticate(token).await?;
-        Ok(CurrentUser { user, token: token.to_owned() })
+        let token = token(parts, &state.allowed_origins)?;
+        let user = state.auth.authenticate(&token).await?;
+        Ok(CurrentUser { user, token })
     }
 }
 

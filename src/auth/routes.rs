@@ -1,11 +1,13 @@
 //! `/api/v2/auth/…`: login, logout, me.
 
-use super::CurrentUser;
-use crate::http::{ApiError, AppState, JsonBody};
+use super::{CurrentUser, session};
+use crate::http::{ApiError, AppState, ClientAddress, JsonBody};
 use crate::users::User;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,7 +15,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// `/auth/…`, declared once with their OpenAPI entries.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(start_session, end_session))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -38,13 +44,15 @@ pub struct LoginResponse {
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 401, description = "Unknown email or wrong password (indistinguishable)", body = crate::http::ErrorBody),
+        (status = 429, description = "Too many failed logins for this account or address; see Retry-After", body = crate::http::ErrorBody),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let session = state.auth.login(&req.email, &req.password).await?;
+    let session = state.auth.login(&req.email, &req.password, address).await?;
     Ok(Json(LoginResponse {
         access_token: session.token,
         token_type: "bearer",
@@ -78,4 +86,58 @@ pub async fn logout(State(state): State<AppState>, caller: CurrentUser) -> Resul
 )]
 pub async fn me(caller: CurrentUser) -> Json<User> {
     Json(caller.user)
+}
+
+/// A browser session: what a login gives, minus the token, which travels in the cookie only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+/// Log in for a browser: the token is set as an HttpOnly, SameSite=Strict cookie
+/// (`jobwatch_session`; `Secure` unless served over plain http on a loopback address) that page
+/// scripts cannot read. Every route that takes a bearer token takes the cookie; requests that
+/// change something must then come from this service's pages (Origin), else 403.
+#[utoipa::path(
+    post, path = "/api/v2/auth/session", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; the session cookie is set", body = SessionResponse),
+        (status = 401, description = "Unknown email or wrong password (indistinguishable)", body = crate::http::ErrorBody),
+        (status = 429, description = "Too many failed logins for this account or address; see Retry-After", body = crate::http::ErrorBody),
+    )
+)]
+pub async fn start_session(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = state.auth.login(&req.email, &req.password, address).await?;
+    let max_age = state.auth.token_ttl().num_seconds().max(0);
+    let cookie = session::set_cookie(&session.token, max_age, &headers);
+    Ok(([(SET_COOKIE, cookie)], Json(SessionResponse { expires_at: session.expires_at, user: session.user })))
+}
+
+/// End the browser session: its token is revoked on the server and the cookie cleared.
+#[utoipa::path(
+    delete, path = "/api/v2/auth/session", tag = "auth",
+    responses(
+        (status = 204, description = "Session ended (also when there was none)"),
+        (status = 403, description = "Not from this service's own pages", body = crate::http::ErrorBody),
+    )
+)]
+pub async fn end_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    method: Method,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(token) = session::token_from_cookies(&headers) {
+        if !session::same_origin_or_allowed(&method, &headers, &state.allowed_origins) {
+            return Err(ApiError::forbidden("a session is ended from this service's own pages"));
+        }
+        state.auth.logout(&token).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, session::clear_cookie(&headers))]))
 }

@@ -37,11 +37,18 @@ pub struct ErrorDetail {
 pub struct ApiError {
     status: StatusCode,
     detail: ErrorDetail,
+    /// Seconds a client should wait before trying again (429; 503 says 1).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, detail: ErrorDetail { code, message: message.into(), details: None } }
+        Self { status, detail: ErrorDetail { code, message: message.into(), details: None }, retry_after: None }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -82,7 +89,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
+        let retry_after = self.retry_after;
         let mut response = (status, axum::Json(ErrorBody { error: self.detail })).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -125,6 +136,10 @@ impl From<AuthError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", err.to_string())
             }
             AuthError::Unauthorized(message) => ApiError::unauthorized(message),
+            AuthError::TooManyAttempts { retry_after } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", err.to_string())
+                    .with_retry_after(retry_after)
+            }
             AuthError::Store(e) => e.into(),
             AuthError::Internal(e) => ApiError::internal(e),
         }

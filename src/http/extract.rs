@@ -39,3 +39,17 @@ where
         Ok(PathParam(value))
     }
 }
+
+/// The client's address, when the server was started with connection info (`jobwatch serve`
+/// is; in-process tests are not).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddress(info.map(|c| c.0.ip())))
+    }
+}

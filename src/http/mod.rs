@@ -7,7 +7,7 @@ pub mod health;
 pub mod openapi;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
-pub use extract::{JsonBody, PathParam};
+pub use extract::{ClientAddress, JsonBody, PathParam};
 
 use crate::auth::{self, AuthService};
 use crate::exports::{self, ExportService};
@@ -36,6 +36,8 @@ pub struct AppState {
     pub jobs: JobService,
     /// The node's short memory of rendered `GET /jobs/active` answers.
     pub active: Arc<ActiveCache>,
+    /// Origins besides the service's own whose pages may act with the session cookie.
+    pub allowed_origins: Arc<[String]>,
     pub imports: ImportService,
     pub exports: ExportService,
     pub auth: AuthService,

@@ -113,4 +113,20 @@ contract_tests! {
         let res = app.request(Method::POST, "/api/v2/auth/login", None, Some(json!({"email": "a@b.c"}))).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
+
+    async fn repeated_failed_logins_are_held_off_for_a_while_known_or_not(app) {
+        app.state.users.create("ann@example.com", PASSWORD, false).await.unwrap();
+        for email in ["ann@example.com", "nobody@example.com"] {
+            for _ in 0..jobwatch::auth::limits::PER_ACCOUNT {
+                assert_eq!(app.login(email, "guess").await.status, StatusCode::UNAUTHORIZED);
+            }
+            let held = app.login(email, PASSWORD).await;
+            assert_eq!((held.status, held.body["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts")), "{email}");
+            let wait: i64 = held.headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=300).contains(&wait), "{wait}");
+        }
+        assert_eq!(app.login("other@example.com", "guess").await.status, StatusCode::UNAUTHORIZED, "others are not held off");
+        app.clock.advance(chrono::Duration::minutes(5));
+        assert_eq!(app.login("ann@example.com", PASSWORD).await.status, StatusCode::OK, "the window passed");
+    }
 }

@@ -52,6 +52,7 @@ pub fn test_settings() -> AppSettings {
         token_ttl: TOKEN_TTL,
         active_cache: std::time::Duration::ZERO,
         stalled_after: std::time::Duration::from_secs(20),
+        allowed_origins: Vec::new(),
         imports: ImportSettings::default(),
     }
 }

@@ -21,6 +21,7 @@ mod operations;
 mod s3;
 mod schedules;
 mod schema;
+mod sessions;
 mod store;
 mod users;
 mod worker;
