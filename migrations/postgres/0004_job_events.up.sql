@@ -7,7 +7,8 @@ alter table background_jobs
     add column version      bigint not null default 1,
     -- Short text the handler reports with its progress ("parsing rows 120 000 / 1 000 000").
     add column stage        text check (char_length(stage) <= 200),
-    -- When the job last showed life: started or claimed, lease renewed, progress reported.
+    -- When the job last showed life after it started: lease renewed, progress reported (a
+    -- claim's start is started_at, so the claim, the queue's hottest write, leaves this alone).
     -- A running job quiet for longer than JOBWATCH_STALLED_AFTER is shown as stalled.
     add column heartbeat_at timestamptz;
 

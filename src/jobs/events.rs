@@ -197,6 +197,19 @@ impl Relay {
     }
 }
 
+/// The payload [`parse_notification`] reads, for `owners` touched by `node` (built in Rust where
+/// a statement notifies separately); `None` when there are no owners to tell of.
+pub fn notification(node: &str, owners: impl IntoIterator<Item = Uuid>) -> Option<String> {
+    let mut owners: Vec<Uuid> = owners.into_iter().collect();
+    owners.sort_unstable();
+    owners.dedup();
+    match owners.len() {
+        0 => None,
+        n if n > MAX_NOTIFIED_OWNERS => Some(format!("{node} *")),
+        _ => Some(format!("{node} {}", owners.iter().map(Uuid::to_string).collect::<Vec<_>>().join(" "))),
+    }
+}
+
 /// The payload a statement's NOTIFY carries, as the SQL builds it: the sending node, then the
 /// owners separated by spaces, or `*`. `None` for a payload this version does not understand.
 pub fn parse_notification(payload: &str) -> Option<(&str, Owners)> {
@@ -257,5 +270,13 @@ mod tests {
         assert_eq!(parse_notification("n3"), None);
         assert_eq!(parse_notification("n3 not-a-uuid"), None);
         assert!(Owners::All.contains(a) && Owners::Some(vec![a]).contains(a) && !Owners::Some(vec![b]).contains(a));
+
+        let mut both = vec![a, b];
+        both.sort();
+        let built = notification("n4", [b, a, b]).unwrap();
+        assert_eq!(parse_notification(&built), Some(("n4", Owners::Some(both))), "sorted, each owner once");
+        assert_eq!(notification("n4", []), None);
+        let many = notification("n4", (0..=MAX_NOTIFIED_OWNERS).map(|_| Uuid::new_v4())).unwrap();
+        assert_eq!(parse_notification(&many), Some(("n4", Owners::All)));
     }
 }

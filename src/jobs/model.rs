@@ -91,7 +91,8 @@ impl Job {
     /// A running job that has shown no sign of life (no progress, no stage, no lease renewal,
     /// no start) for `after`: its worker may be stuck or gone.
     pub fn is_stalled(&self, now: DateTime<Utc>, after: chrono::Duration) -> bool {
-        let last_seen = self.heartbeat_at.or(self.started_at);
+        // A claim stamps started_at only; heartbeat_at may be from an earlier run.
+        let last_seen = self.heartbeat_at.max(self.started_at);
         self.status == JobStatus::Running && last_seen.is_some_and(|at| now - at >= after)
     }
 }

@@ -69,8 +69,7 @@ impl Queue for SqliteStore {
         let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
         let rows = sqlx::query(concat!(
             "update background_jobs set status = 'running', started_at = ?1, attempt = attempt + 1, \
-               lease_expires_at = ?4, locked_by = ?5, cancel_requested_at = null, heartbeat_at = ?1, \
-               version = version + 1 \
+               lease_expires_at = ?4, locked_by = ?5, cancel_requested_at = null, version = version + 1 \
              where id in ( \
                select id from background_jobs indexed by background_jobs_claim_idx \
                where status = 'pending' and run_at <= ?1 and job_type in (select value from json_each(?2)) \
