@@ -25,6 +25,13 @@ create index background_jobs_history_idx
     on background_jobs (created_at desc, id desc)
     where created_by is not null;
 
+-- An admin's history filtered by one status ("every failed job"), newest first: without it
+-- the scan of the all-users index passes every newer job of other statuses first (173 ms
+-- instead of 5 for failed jobs among 1 M, measured).
+create index background_jobs_status_history_idx
+    on background_jobs (status, created_at desc, id desc)
+    where created_by is not null;
+
 -- The audit trail: what people did to a job (cancel, stop, retry, fail by hand; who, and
 -- whether in bulk) and every failed attempt with its error — the job's own error_message keeps
 -- only the last. Worker transitions that succeed get no row: the job's timestamps tell them,

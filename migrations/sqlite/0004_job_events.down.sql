@@ -1,4 +1,5 @@
 drop table job_audit;
+drop index background_jobs_status_history_idx;
 drop index background_jobs_history_idx;
 drop index background_jobs_created_by_idx;
 create index background_jobs_created_by_idx

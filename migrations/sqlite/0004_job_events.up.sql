@@ -12,6 +12,10 @@ create index background_jobs_history_idx
     on background_jobs (created_at desc, id desc)
     where created_by is not null;
 
+create index background_jobs_status_history_idx
+    on background_jobs (status, created_at desc, id desc)
+    where created_by is not null;
+
 -- The audit trail: see the PostgreSQL migration.
 create table job_audit (
     id       integer primary key autoincrement,

@@ -464,9 +464,16 @@ impl Store for PgStore {
         if let Owner::One(owner) = filter.owner {
             q.push(" and created_by = ").push_bind(owner);
         }
-        if !filter.statuses.is_empty() {
-            let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-            q.push(" and status = any(").push_bind(names).push(")");
+        // One status is an equality, so the status history index can serve it in order.
+        match filter.statuses.as_slice() {
+            [] => {}
+            [one] => {
+                q.push(" and status = ").push_bind(one.as_str());
+            }
+            many => {
+                let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+                q.push(" and status = any(").push_bind(names).push(")");
+            }
         }
         if !filter.types.is_empty() {
             let names: Vec<&str> = filter.types.iter().map(|t| t.as_str()).collect();

@@ -465,9 +465,15 @@ impl Store for SqliteStore {
         if let Owner::One(owner) = filter.owner {
             q.push(" and created_by = ").push_bind(owner.to_string());
         }
-        if !filter.statuses.is_empty() {
-            let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-            q.push(" and status in (select value from json_each(").push_bind(json_text(&names)).push("))");
+        match filter.statuses.as_slice() {
+            [] => {}
+            [one] => {
+                q.push(" and status = ").push_bind(one.as_str());
+            }
+            many => {
+                let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+                q.push(" and status in (select value from json_each(").push_bind(json_text(&names)).push("))");
+            }
         }
         if !filter.types.is_empty() {
             let names: Vec<&str> = filter.types.iter().map(|t| t.as_str()).collect();
