@@ -413,11 +413,15 @@ impl Store for SqliteStore {
             .bind(change.fence_attempt)
             .bind(change.stage.as_deref())
             .bind(change.heartbeat_at.map(time_text));
+        let Some(audit) = &change.audit else {
+            let row = row.fetch_optional(&self.pool).await?;
+            return self.published(row.as_ref().map(job_from_row).transpose()?);
+        };
         // The change and its audit row commit together.
         let mut tx = self.pool.begin().await?;
         let row = row.fetch_optional(&mut *tx).await?;
         let job = row.as_ref().map(job_from_row).transpose()?;
-        if let (Some(job), Some(audit)) = (&job, &change.audit) {
+        if let Some(job) = &job {
             insert_audit(&mut tx, job.id, audit.at, audit.kind, audit.by, job.attempt, audit.message.as_deref())
                 .await?;
         }
