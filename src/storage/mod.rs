@@ -11,6 +11,7 @@ macro_rules! job_columns {
     };
 }
 
+pub mod history;
 pub mod imports;
 mod postgres;
 pub mod queue;
@@ -18,10 +19,8 @@ pub mod schedules;
 mod sqlite;
 
 use crate::jobs::events::{JobEvents, Owners};
-use crate::jobs::history::HistoryFilter;
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
-use crate::jobs::timeline::AuditRecord;
 use crate::users::{NewUser, User};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -29,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
+pub use history::HistoryStore;
 pub use imports::ImportStore;
 pub use postgres::PgStore;
 pub use queue::{Beat, ClaimKey, Held, Listener, Queue, Signal, Written};
@@ -108,7 +108,7 @@ pub trait ChangeFeed: Send {
 /// Every statement that writes jobs reports the jobs it changed (their id, owner and new
 /// version) on [`Store::events`], once per statement, and the job-writing methods return them.
 #[async_trait]
-pub trait Store: Queue + ScheduleStore + ImportStore + Send + Sync + 'static {
+pub trait Store: Queue + ScheduleStore + ImportStore + HistoryStore + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 
@@ -169,13 +169,7 @@ pub trait Store: Queue + ScheduleStore + ImportStore + Send + Sync + 'static {
     /// Apply `change` if the job is in one of `change.from`; `None` if it is not (or is gone).
     async fn change_job(&self, id: Uuid, change: &JobChange) -> StoreResult<Option<Job>>;
 
-    /// A job's audit trail, oldest first, with each actor's email.
-    async fn job_audit(&self, job: Uuid) -> StoreResult<Vec<AuditRecord>>;
-
     async fn user_email(&self, id: Uuid) -> StoreResult<Option<String>>;
-
-    /// Up to `limit` jobs matching `filter`, newest first (`created_at`, then `id`, descending).
-    async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>>;
 }
 
 /// Connection settings shared by both backends.

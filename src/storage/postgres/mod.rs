@@ -1,15 +1,14 @@
 //! The PostgreSQL backend: the production engine, many nodes on one database.
 
+mod history;
 mod imports;
 mod queue;
 mod schedules;
 
 use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, Written, parse_column, version_diff};
 use crate::jobs::events::{Changed, JobEvents};
-use crate::jobs::history::{HistoryFilter, Owner, id_prefix, like_escaped};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
-use crate::jobs::timeline::AuditRecord;
 use crate::users::{NewUser, User};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -426,79 +425,7 @@ impl Store for PgStore {
         Ok(self.write_jobs(query).await?.pop())
     }
 
-    async fn job_audit(&self, job: Uuid) -> StoreResult<Vec<AuditRecord>> {
-        let rows = sqlx::query(
-            "select a.at, a.kind, a.actor, u.email as actor_email, a.attempt, a.message, a.bulk \
-             from job_audit a left join users u on u.id = a.actor where a.job_id = $1 order by a.id",
-        )
-        .bind(job)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    at: r.try_get("at")?,
-                    kind: parse_column(&job, r.try_get("kind")?)?,
-                    actor: r.try_get("actor")?,
-                    actor_email: r.try_get("actor_email")?,
-                    attempt: r.try_get("attempt")?,
-                    message: r.try_get("message")?,
-                    bulk: r.try_get("bulk")?,
-                })
-            })
-            .collect()
-    }
-
     async fn user_email(&self, id: Uuid) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar("select email from users where id = $1").bind(id).fetch_optional(&self.pool).await?)
-    }
-
-    async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>> {
-        // Only the conditions asked for, so each shape of query gets a plan of its own:
-        // `created_by = $1` walks the per-user history index, everyone's the created_at one.
-        let mut q = sqlx::QueryBuilder::new(concat!(
-            "select ",
-            job_columns!(),
-            " from background_jobs where created_by is not null"
-        ));
-        if let Owner::One(owner) = filter.owner {
-            q.push(" and created_by = ").push_bind(owner);
-        }
-        // One status is an equality, so the status history index can serve it in order.
-        match filter.statuses.as_slice() {
-            [] => {}
-            [one] => {
-                q.push(" and status = ").push_bind(one.as_str());
-            }
-            many => {
-                let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
-                q.push(" and status = any(").push_bind(names).push(")");
-            }
-        }
-        if !filter.types.is_empty() {
-            let names: Vec<&str> = filter.types.iter().map(|t| t.as_str()).collect();
-            q.push(" and job_type = any(").push_bind(names).push(")");
-        }
-        if let Some(from) = filter.created_from {
-            q.push(" and created_at >= ").push_bind(from);
-        }
-        if let Some(to) = filter.created_to {
-            q.push(" and created_at < ").push_bind(to);
-        }
-        if let Some(search) = &filter.search {
-            let pattern = format!("%{}%", like_escaped(search));
-            q.push(" and (metadata->>'filename' ilike ").push_bind(pattern.clone());
-            q.push(" or error_message ilike ").push_bind(pattern);
-            if let Some(prefix) = id_prefix(search) {
-                q.push(" or id::text like ").push_bind(format!("{}%", like_escaped(&prefix)));
-            }
-            q.push(")");
-        }
-        if let Some(after) = filter.after {
-            q.push(" and (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
-        }
-        q.push(" order by created_at desc, id desc limit ").push_bind(i64::from(limit));
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter().map(job_from_row).collect()
     }
 }

@@ -1,17 +1,16 @@
 //! The SQLite backend: the embedded default, one node. uuids are stored as hyphenated text,
 //! timestamps as canonical UTC text (see the migration), so text order is time order.
 
+mod history;
 mod imports;
 mod queue;
 mod schedules;
 
 use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, Written, parse_column, version_diff};
 use crate::jobs::events::{Changed, JobEvents};
-use crate::jobs::history::{HistoryFilter, Owner, id_prefix, like_escaped};
 use crate::jobs::model::{Job, NewJob};
 use crate::jobs::state::JobChange;
 use crate::jobs::state::{Actor, AuditKind};
-use crate::jobs::timeline::AuditRecord;
 use crate::users::{NewUser, User};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -88,8 +87,9 @@ pub(super) async fn insert_audit(
     Ok(())
 }
 
-fn json_text(items: &[&str]) -> String {
-    serde_json::to_string(items).expect("strings serialise")
+/// A list bound as one JSON text, read in SQL with `json_each`.
+pub(super) fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).expect("plain values serialise")
 }
 
 /// The canonical text form of a timestamp, identical to the migration's
@@ -429,85 +429,10 @@ impl Store for SqliteStore {
         self.published(job)
     }
 
-    async fn job_audit(&self, job: Uuid) -> StoreResult<Vec<AuditRecord>> {
-        let rows = sqlx::query(
-            "select a.at, a.kind, a.actor, u.email as actor_email, a.attempt, a.message, a.bulk \
-             from job_audit a left join users u on u.id = a.actor where a.job_id = ?1 order by a.id",
-        )
-        .bind(job.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        let raw = job.to_string();
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    at: required(&raw, "at", time_column(&raw, r, "at")?)?,
-                    kind: parse_column(&job, r.try_get("kind")?)?,
-                    actor: uuid_column(&raw, r, "actor")?,
-                    actor_email: r.try_get("actor_email")?,
-                    attempt: r.try_get("attempt")?,
-                    message: r.try_get("message")?,
-                    bulk: r.try_get("bulk")?,
-                })
-            })
-            .collect()
-    }
-
     async fn user_email(&self, id: Uuid) -> StoreResult<Option<String>> {
         Ok(sqlx::query_scalar("select email from users where id = ?1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?)
-    }
-
-    async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>> {
-        let mut q = sqlx::QueryBuilder::new(concat!(
-            "select ",
-            job_columns!(),
-            " from background_jobs where created_by is not null"
-        ));
-        if let Owner::One(owner) = filter.owner {
-            q.push(" and created_by = ").push_bind(owner.to_string());
-        }
-        match filter.statuses.as_slice() {
-            [] => {}
-            [one] => {
-                q.push(" and status = ").push_bind(one.as_str());
-            }
-            many => {
-                let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
-                q.push(" and status in (select value from json_each(").push_bind(json_text(&names)).push("))");
-            }
-        }
-        if !filter.types.is_empty() {
-            let names: Vec<&str> = filter.types.iter().map(|t| t.as_str()).collect();
-            q.push(" and job_type in (select value from json_each(").push_bind(json_text(&names)).push("))");
-        }
-        if let Some(from) = filter.created_from {
-            q.push(" and created_at >= ").push_bind(time_text(from));
-        }
-        if let Some(to) = filter.created_to {
-            q.push(" and created_at < ").push_bind(time_text(to));
-        }
-        if let Some(search) = &filter.search {
-            // SQLite's LIKE ignores case for ASCII letters.
-            let pattern = format!("%{}%", like_escaped(search));
-            q.push(" and (json_extract(metadata, '$.filename') like ").push_bind(pattern.clone()).push(" escape '\\'");
-            q.push(" or error_message like ").push_bind(pattern).push(" escape '\\'");
-            if let Some(prefix) = id_prefix(search) {
-                q.push(" or id like ").push_bind(format!("{}%", like_escaped(&prefix))).push(" escape '\\'");
-            }
-            q.push(")");
-        }
-        if let Some(after) = filter.after {
-            q.push(" and (created_at, id) < (")
-                .push_bind(time_text(after.created_at))
-                .push(", ")
-                .push_bind(after.id.to_string())
-                .push(")");
-        }
-        q.push(" order by created_at desc, id desc limit ").push_bind(i64::from(limit));
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter().map(job_from_row).collect()
     }
 }

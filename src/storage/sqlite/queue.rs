@@ -1,7 +1,7 @@
 //! The queue on SQLite: one writer at a time makes every claim atomic; workers in this
 //! process are woken through an in-process broadcast.
 
-use super::{SqliteStore, changed_from_row, insert_audit, job_from_row, required, time_text, uuid_column};
+use super::{SqliteStore, changed_from_row, insert_audit, job_from_row, json_list, required, time_text, uuid_column};
 use crate::jobs::events::Changed;
 use crate::jobs::model::JobStatus;
 use crate::jobs::model::{Job, JobType, NewJob};
@@ -14,10 +14,6 @@ use serde_json::json;
 use sqlx::Row;
 use tokio::sync::broadcast;
 use uuid::Uuid;
-
-fn json_list<T: serde::Serialize>(items: &[T]) -> String {
-    serde_json::to_string(items).expect("plain values serialise")
-}
 
 impl SqliteStore {
     pub(super) fn signal(&self, signal: Signal) {
