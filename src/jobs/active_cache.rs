@@ -123,11 +123,11 @@ impl ActiveCache {
         maps.swept = Some(now);
     }
 
-    /// The owner's jobs changed: the next request reads them again.
-    pub fn forget_owner(&self, owner: Option<Uuid>) {
-        if let Some(owner) = owner {
-            let mut maps = self.maps();
-            maps.generation += 1;
+    /// These owners' jobs changed: the next requests read them again.
+    pub fn forget_owners(&self, owners: impl IntoIterator<Item = Uuid>) {
+        let mut maps = self.maps();
+        maps.generation += 1;
+        for owner in owners {
             maps.lists.remove(&owner);
         }
     }
@@ -150,22 +150,8 @@ impl ActiveCache {
 impl JobEventSink for ActiveCache {
     fn on_event(&self, event: &JobEvent<'_>) {
         match event {
-            JobEvent::Changed(jobs) => {
-                let mut maps = self.maps();
-                maps.generation += 1;
-                for job in *jobs {
-                    if let Some(owner) = job.owner {
-                        maps.lists.remove(&owner);
-                    }
-                }
-            }
-            JobEvent::Elsewhere(Owners::Some(owners)) => {
-                let mut maps = self.maps();
-                maps.generation += 1;
-                for owner in owners {
-                    maps.lists.remove(owner);
-                }
-            }
+            JobEvent::Changed(jobs) => self.forget_owners(jobs.iter().filter_map(|job| job.owner)),
+            JobEvent::Elsewhere(Owners::Some(owners)) => self.forget_owners(owners.iter().copied()),
             JobEvent::Elsewhere(Owners::All) | JobEvent::Resync => self.forget_all_lists(),
         }
     }
@@ -196,7 +182,7 @@ mod tests {
         let cache = ActiveCache::new(Duration::seconds(1));
         let owner = Uuid::new_v4();
         cache.put(b"t", owner, Bytes::new(), at(0), cache.generation());
-        cache.forget_owner(Some(owner));
+        cache.forget_owners([owner]);
         assert!(cache.get(b"t", at(1)).is_none());
         cache.put(b"t", owner, Bytes::new(), at(0), cache.generation());
         cache.forget_token(b"t");
@@ -222,7 +208,7 @@ mod tests {
         let cache = ActiveCache::new(Duration::seconds(1));
         let owner = Uuid::new_v4();
         let before_read = cache.generation();
-        cache.forget_owner(Some(owner)); // a create lands while the read runs
+        cache.forget_owners([owner]); // a create lands while the read runs
         cache.put(b"t", owner, Bytes::new(), at(0), before_read);
         assert!(cache.get(b"t", at(1)).is_none(), "the read may predate the write");
 

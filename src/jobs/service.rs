@@ -329,9 +329,7 @@ impl JobService {
                 let result = match self.get(viewer, id).await {
                     Ok(_) => match action {
                         BulkAction::Cancel => self.cancel(id, Some(by)).await,
-                        BulkAction::Retry => {
-                            self.apply_change(id, "retry", Action::Retry.change(self.clock.now()).by(by)).await
-                        }
+                        BulkAction::Retry => self.requeue_by_hand(id, by).await,
                     },
                     Err(e) => Err(e),
                 };
@@ -353,8 +351,13 @@ impl JobService {
     /// Put a failed or cancelled job back in the queue, due now; its retry count and last
     /// error stay as history.
     pub async fn retry(&self, id: Uuid, by: Actor) -> Result<Job, JobError> {
-        let job = self.apply_change(id, "retry", Action::Retry.change(self.clock.now()).by(by)).await?;
+        let job = self.requeue_by_hand(id, by).await?;
         self.store.signal_new_jobs().await?;
         Ok(job)
+    }
+
+    /// [`JobService::retry`] without waking the workers (a bulk retry wakes them once).
+    async fn requeue_by_hand(&self, id: Uuid, by: Actor) -> Result<Job, JobError> {
+        self.apply_change(id, "retry", Action::Retry.change(self.clock.now()).by(by)).await
     }
 }

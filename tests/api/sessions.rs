@@ -99,6 +99,8 @@ contract_tests! {
         assert!(ended.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "the cookie is cleared");
         let after = browser(app, Method::GET, "/api/v2/auth/me", &cookie, None, None).await;
         assert_eq!(after.status, StatusCode::UNAUTHORIZED, "revoked server-side, not just forgotten by the browser");
+        let req = Request::builder().method(Method::DELETE).uri("/api/v2/auth/session").body(Body::empty()).unwrap();
+        assert_eq!(app.send(req).await.status, StatusCode::NO_CONTENT, "no session: nothing to end, still 204");
     }
 
     async fn a_wrong_session_login_answers_as_a_wrong_bearer_login(app) {
