@@ -140,6 +140,10 @@ pub struct ServeArgs {
     #[arg(long = "allowed-origin", env = "JOBWATCH_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Most live sockets (`GET /jobs/ws`) one user may hold open on one node; one more gets 429.
+    #[arg(long, env = "JOBWATCH_WS_PER_USER", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
+    pub ws_per_user: u16,
+
     /// Largest request body accepted, in bytes (larger gets 413).
     #[arg(long, env = "JOBWATCH_MAX_BODY_BYTES", default_value_t = crate::http::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,

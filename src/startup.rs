@@ -10,6 +10,7 @@ use crate::imports::{ImportHandler, ImportService, ImportSettings};
 use crate::jobs::JobType;
 use crate::jobs::events::JobEventSink;
 use crate::jobs::{ActiveCache, JobService};
+use crate::live::{LiveHub, LiveSettings};
 use crate::objects::Objects;
 use crate::schedules::ScheduleService;
 use crate::storage::Store;
@@ -32,6 +33,7 @@ pub struct AppSettings {
     /// Origins besides the service's own whose pages may act with the session cookie.
     pub allowed_origins: Vec<String>,
     pub imports: ImportSettings,
+    pub live: LiveSettings,
 }
 
 /// The services over one store, one object store and one clock.
@@ -51,6 +53,9 @@ pub fn app_state(
     let jobs = JobService::new(store.clone(), clock.clone())
         .with_stalled_after(chrono::Duration::from_std(settings.stalled_after).context("stalled-after out of range")?)
         .with_handlers(handlers(store.clone(), objects.clone()));
+    // So does the hub of live sockets.
+    let live = LiveHub::new(jobs.clone(), store.clone(), settings.live);
+    store.events().subscribe(&live.sink());
     let imports = ImportService::new(store.clone(), clock.clone(), jobs.clone(), objects.clone(), settings.imports);
     Ok(AppState {
         exports: ExportService::new(jobs.clone(), imports.clone(), objects),
@@ -58,6 +63,7 @@ pub fn app_state(
         jobs,
         auth: AuthService::new(store.clone(), clock.clone(), ttl).with_active_cache(cache.clone()),
         active: cache,
+        live,
         allowed_origins: settings.allowed_origins.into(),
         users: UserService::new(store.clone(), clock.clone()),
         schedules: ScheduleService::new(store.clone(), clock),
@@ -121,6 +127,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
         stalled_after: args.stalled_after,
         allowed_origins: args.allowed_origins,
         imports: ImportSettings { max_upload_bytes: args.max_upload_bytes, lease: args.worker.lease },
+        live: LiveSettings { per_user: usize::from(args.ws_per_user), ..LiveSettings::default() },
     };
     let mut state = app_state(store.clone(), Arc::new(SystemClock), objects.clone(), settings)?;
     if let Some((email, password)) = ensure_admin(&state.users, &args.admin_email, args.admin_password).await? {
@@ -146,6 +153,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
         }
     };
     let grace = args.worker.shutdown_grace;
+    let live = state.live.clone();
     let app = http::router(state, args.max_body_bytes);
     // Connection info: login throttling counts failures per client address.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -156,6 +164,8 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
             tracing::warn!(?grace, "in-flight requests outlived the shutdown grace period");
         }
     }
+    // Upgraded sockets outlive the HTTP server: tell them to reconnect elsewhere (1001).
+    live.shut_down(Duration::from_secs(2)).await;
     if let Some(workers) = workers {
         workers.await.context("worker task")??;
     }

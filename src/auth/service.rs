@@ -21,6 +21,9 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// Told only to someone who gave the right password.
+    #[error("this account is disabled; ask an admin")]
+    Disabled,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("too many failed logins; try again in {retry_after} s")]
@@ -98,6 +101,7 @@ impl AuthService {
         .await
         .map_err(|e| AuthError::Internal(e.to_string()))?;
         let user = match (user, verified) {
+            (Some(user), true) if user.disabled => return Err(AuthError::Disabled),
             (Some(user), true) => user,
             _ => {
                 self.limiter.failed(&keys, now);

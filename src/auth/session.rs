@@ -52,9 +52,14 @@ pub fn clear_cookie(request: &HeaderMap) -> HeaderValue {
 /// others only with an `Origin` (or, lacking one, a `Referer`) that is this service's own —
 /// the `Host` it was asked for — or one of `allowed` (`scheme://host[:port]`).
 pub fn same_origin_or_allowed(method: &Method, headers: &HeaderMap, allowed: &[String]) -> bool {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return true;
-    }
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || from_allowed_origin(headers, allowed)
+}
+
+/// Whether the request's `Origin` (or, lacking one, its `Referer`) is this service's own — the
+/// `Host` it was asked for — or one of `allowed` (`scheme://host[:port]`). A WebSocket upgrade
+/// authenticated by the cookie needs this even though it is a GET: browsers send the cookie
+/// with a cross-site page's socket too.
+pub fn from_allowed_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
     let header = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let Some(origin) =
         header(ORIGIN).filter(|o| *o != "null").map(str::to_owned).or_else(|| header(REFERER).and_then(origin_of))

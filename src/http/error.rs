@@ -136,6 +136,7 @@ impl From<AuthError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", err.to_string())
             }
             AuthError::Unauthorized(message) => ApiError::unauthorized(message),
+            AuthError::Disabled => ApiError::new(StatusCode::FORBIDDEN, "account_disabled", err.to_string()),
             AuthError::TooManyAttempts { retry_after } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", err.to_string())
                     .with_retry_after(retry_after)
@@ -154,6 +155,8 @@ impl From<UserError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
             }
             UserError::EmailTaken => ApiError::new(StatusCode::CONFLICT, "email_taken", err.to_string()),
+            UserError::NotFound => ApiError::not_found(err.to_string()),
+            UserError::DisablingSelf => ApiError::new(StatusCode::CONFLICT, "disabling_self", err.to_string()),
             UserError::Store(e) => e.into(),
             UserError::Internal(e) => ApiError::internal(e),
         }

@@ -13,6 +13,7 @@ use crate::auth::{self, AuthService};
 use crate::exports::{self, ExportService};
 use crate::imports::{self, ImportService};
 use crate::jobs::{self, ActiveCache, JobService};
+use crate::live::{self, LiveHub};
 use crate::schedules::{self, ScheduleService};
 use crate::storage::Store;
 use crate::users::{self, UserService};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub jobs: JobService,
     /// The node's short memory of rendered `GET /jobs/active` answers.
     pub active: Arc<ActiveCache>,
+    /// The node's live sockets (`GET /jobs/ws`).
+    pub live: LiveHub,
     /// Origins besides the service's own whose pages may act with the session cookie.
     pub allowed_origins: Arc<[String]>,
     pub imports: ImportService,
@@ -56,6 +59,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(auth::routes::router())
         .merge(users::routes::router())
         .merge(jobs::routes::router())
+        .merge(live::routes::router())
         .merge(schedules::routes::router())
         .merge(imports::routes::router())
         .merge(exports::routes::router())

@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
         description = "Durable background jobs you can watch live: progress, failures, history."
     ),
     modifiers(&BearerAuth),
+    components(schemas(crate::live::LiveMessage, crate::live::SnapshotReason)),
     tags(
         (name = "jobs", description = "Background jobs and their progress"),
         (name = "auth", description = "Login, logout, the current user"),

@@ -91,9 +91,15 @@ impl Job {
     /// A running job that has shown no sign of life (no progress, no stage, no lease renewal,
     /// no start) for `after`: its worker may be stuck or gone.
     pub fn is_stalled(&self, now: DateTime<Utc>, after: chrono::Duration) -> bool {
+        self.stalls_at(after).is_some_and(|at| now >= at)
+    }
+
+    /// When a running job becomes stalled (see [`Job::is_stalled`]) if it shows no further
+    /// sign of life; `None` for a job not running.
+    pub fn stalls_at(&self, after: chrono::Duration) -> Option<DateTime<Utc>> {
         // A claim stamps started_at only; heartbeat_at may be from an earlier run.
         let last_seen = self.heartbeat_at.max(self.started_at);
-        self.status == JobStatus::Running && last_seen.is_some_and(|at| now - at >= after)
+        last_seen.filter(|_| self.status == JobStatus::Running).map(|at| at + after)
     }
 }
 

@@ -2,6 +2,7 @@
 //! active list), with who-may-see-what enforced in one place.
 
 use super::JobStatus;
+use super::events::Owners;
 use super::history::{HistoryError, HistoryFilter, MAX_PAGE, Owner, Position};
 use super::model::{Job, JobType, NewJob, ViewedAt};
 use super::state::{Action, Actor, JobChange};
@@ -205,6 +206,17 @@ impl JobService {
     pub async fn active_for_token(&self, token_digest: &[u8]) -> Result<Option<(Uuid, Vec<Job>)>, JobError> {
         let now = self.clock.now();
         Ok(self.store.active_jobs_for_token(token_digest, now, now - FINISHED_VISIBLE_FOR).await?)
+    }
+
+    /// The active jobs (as [`JobService::active`]) of `owners`, newest first, at most `limit`.
+    pub async fn active_of(&self, owners: &Owners, limit: u32) -> Result<Vec<Job>, JobError> {
+        let since = self.clock.now() - FINISHED_VISIBLE_FOR;
+        Ok(self.store.active_jobs_of(owners, since, limit).await?)
+    }
+
+    /// These jobs as they stand, whoever owns them; missing ids are left out.
+    pub async fn by_ids(&self, ids: &[Uuid]) -> Result<Vec<Job>, JobError> {
+        Ok(self.store.jobs_by_ids(ids).await?)
     }
 
     /// A page of history for `viewer`: their own jobs, or with `user` (admins only) another

@@ -13,6 +13,7 @@ macro_rules! job_columns {
 
 pub mod history;
 pub mod imports;
+pub mod live;
 mod postgres;
 pub mod queue;
 pub mod schedules;
@@ -30,6 +31,7 @@ use uuid::Uuid;
 
 pub use history::HistoryStore;
 pub use imports::ImportStore;
+pub use live::LiveStore;
 pub use postgres::PgStore;
 pub use queue::{Beat, ClaimKey, Held, Listener, Queue, Signal, Written};
 pub use schedules::ScheduleStore;
@@ -108,7 +110,7 @@ pub trait ChangeFeed: Send {
 /// Every statement that writes jobs reports the jobs it changed (their id, owner and new
 /// version) on [`Store::events`], once per statement, and the job-writing methods return them.
 #[async_trait]
-pub trait Store: Queue + ScheduleStore + ImportStore + HistoryStore + Send + Sync + 'static {
+pub trait Store: Queue + ScheduleStore + ImportStore + HistoryStore + LiveStore + Send + Sync + 'static {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 
@@ -140,6 +142,9 @@ pub trait Store: Queue + ScheduleStore + ImportStore + HistoryStore + Send + Syn
     ) -> StoreResult<()>;
     /// The owner of an unexpired token.
     async fn find_user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>>;
+    /// Disable a user (`Some(at)`; their tokens are deleted in the same transaction) or enable
+    /// them again (`None`). `None` when there is no such user.
+    async fn set_user_disabled(&self, id: Uuid, disabled_at: Option<DateTime<Utc>>) -> StoreResult<Option<User>>;
     async fn delete_token(&self, token_hash: &[u8]) -> StoreResult<()>;
     async fn delete_expired_tokens(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
 

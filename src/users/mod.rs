@@ -16,6 +16,8 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub is_admin: bool,
+    /// A disabled user cannot log in and has no sessions; their jobs stay.
+    pub disabled: bool,
     #[serde(skip)]
     pub created_at: DateTime<Utc>,
 }

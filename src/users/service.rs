@@ -5,6 +5,7 @@ use crate::auth::password;
 use crate::clock::Clock;
 use crate::storage::{Store, StoreError};
 use std::sync::Arc;
+use uuid::Uuid;
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// argon2 hashes any length, but a megabyte "password" is an attack, not a password.
@@ -19,6 +20,11 @@ pub enum UserError {
     InvalidPassword,
     #[error("a user with this email already exists")]
     EmailTaken,
+    #[error("user not found")]
+    NotFound,
+    /// An admin locking themselves out is a mistake, never an intent.
+    #[error("you cannot disable your own account")]
+    DisablingSelf,
     #[error(transparent)]
     Store(StoreError),
     #[error("internal error: {0}")]
@@ -71,6 +77,16 @@ impl UserService {
             .map_err(|e| UserError::Internal(e.to_string()))?;
         let new = NewUser { email: email.to_owned(), password_hash, is_admin, created_at: self.clock.now() };
         Ok(self.store.insert_user(&new).await?)
+    }
+
+    /// Disable `id` (their sessions end, on every node, and their live sockets close within
+    /// seconds) or enable them again. `by` is the admin asking.
+    pub async fn set_disabled(&self, by: &User, id: Uuid, disabled: bool) -> Result<User, UserError> {
+        if disabled && by.id == id {
+            return Err(UserError::DisablingSelf);
+        }
+        let at = disabled.then(|| self.clock.now());
+        self.store.set_user_disabled(id, at).await?.ok_or(UserError::NotFound)
     }
 
     pub async fn any_exists(&self) -> Result<bool, UserError> {

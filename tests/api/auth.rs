@@ -33,7 +33,7 @@ contract_tests! {
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         assert_eq!(res.body["token_type"], "bearer");
         assert!(res.body["access_token"].as_str().unwrap().starts_with("jw_"));
-        assert_eq!(res.body["user"], json!({"id": user.id, "email": "Ann@Example.com", "is_admin": false}));
+        assert_eq!(res.body["user"], json!({"id": user.id, "email": "Ann@Example.com", "is_admin": false, "disabled": false}));
         let expires: chrono::DateTime<chrono::Utc> = res.body["expires_at"].as_str().unwrap().parse().unwrap();
         assert_eq!(expires, app.clock_now() + chrono::Duration::from_std(TOKEN_TTL).unwrap());
 

@@ -54,6 +54,12 @@ pub fn test_settings() -> AppSettings {
         stalled_after: std::time::Duration::from_secs(20),
         allowed_origins: Vec::new(),
         imports: ImportSettings::default(),
+        // Sessions checked often, so a test of a socket closing on logout waits little.
+        live: jobwatch::live::LiveSettings {
+            check_sessions_every: std::time::Duration::from_millis(200),
+            stall_check_every: std::time::Duration::from_millis(50),
+            ..Default::default()
+        },
     }
 }
 
@@ -127,6 +133,19 @@ impl TestApp {
             raw: self.raw.clone(),
             objects,
             objects_dir: None,
+        }
+    }
+
+    /// Another node over `store` (e.g. [`TestApp::second_store`]), with the same clock and files.
+    pub fn node_on(&self, store: Arc<dyn Store>, settings: AppSettings) -> TestApp {
+        let state = app_state(store.clone(), self.clock.clone(), self.objects.clone(), settings).unwrap();
+        let router = router(state.clone(), DEFAULT_MAX_BODY_BYTES);
+        TestApp {
+            router,
+            state,
+            store,
+            objects_dir: None,
+            ..self.node_with_objects(self.objects.clone(), test_settings())
         }
     }
 

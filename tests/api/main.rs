@@ -3,6 +3,7 @@
 
 mod helpers;
 mod import_helpers;
+mod live_helpers;
 
 mod auth;
 mod errors;
@@ -17,6 +18,8 @@ mod jobs_api;
 mod jobs_bulk;
 mod jobs_history;
 mod jobs_lifecycle;
+mod live;
+mod live_nodes;
 mod operations;
 mod s3;
 mod schedules;

@@ -1,7 +1,7 @@
-//! `POST /api/v2/users`: admins create users.
+//! `/api/v2/users`: admins create users and disable them.
 
 use crate::helpers::contract_tests;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 contract_tests! {
@@ -53,5 +53,28 @@ contract_tests! {
         assert_eq!(res.body["user"]["is_admin"], true);
         let again = jobwatch::startup::ensure_admin(&app.state.users, "boot@example.com", None).await.unwrap();
         assert!(again.is_none(), "never a second time");
+    }
+
+    async fn disabling_is_for_admins_on_others_and_refuses_unknown_ids_and_fields(app) {
+        let admin = app.new_admin("root@example.com").await;
+        let ann = app.new_user("ann@example.com").await;
+        let patch = |path: String, token: String, body: serde_json::Value| async move {
+            app.request(Method::PATCH, &path, Some(&token), Some(body)).await
+        };
+        let anns = format!("/api/v2/users/{}", ann.id);
+        let res = patch(anns.clone(), ann.token.clone(), json!({"disabled": true})).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "not for non-admins");
+        let own = format!("/api/v2/users/{}", admin.id);
+        let res = patch(own, admin.token.clone(), json!({"disabled": true})).await;
+        assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("disabling_self")));
+        let res = patch(format!("/api/v2/users/{}", uuid::Uuid::new_v4()), admin.token.clone(), json!({"disabled": true})).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        let res = patch("/api/v2/users/nope".into(), admin.token.clone(), json!({"disabled": true})).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST);
+        let res = patch(anns.clone(), admin.token.clone(), json!({"disabled": "yes"})).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+        let res = patch(anns, admin.token.clone(), json!({"disabled": true, "is_admin": true})).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "unknown fields are refused");
+        assert_eq!(app.get("/api/v2/auth/me", &ann).await.status, StatusCode::OK, "nothing was changed");
     }
 }

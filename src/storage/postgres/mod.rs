@@ -2,6 +2,7 @@
 
 mod history;
 mod imports;
+mod live;
 mod queue;
 mod schedules;
 
@@ -172,6 +173,7 @@ fn user_from_row(row: &PgRow) -> StoreResult<User> {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         is_admin: row.try_get("is_admin")?,
+        disabled: row.try_get("disabled")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -221,7 +223,7 @@ impl Store for PgStore {
     async fn insert_user(&self, user: &NewUser) -> StoreResult<User> {
         let row = sqlx::query(
             "insert into users (email, password_hash, is_admin, created_at) values ($1, $2, $3, $4) \
-             returning id, email, is_admin, created_at",
+             returning id, email, is_admin, disabled_at is not null as disabled, created_at",
         )
         .bind(&user.email)
         .bind(&user.password_hash)
@@ -238,7 +240,7 @@ impl Store for PgStore {
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>> {
         let row = sqlx::query(
-            "select id, email, is_admin, created_at, password_hash from users where lower(email) = lower($1)",
+            "select id, email, is_admin, disabled_at is not null as disabled, created_at, password_hash from users where lower(email) = lower($1)",
         )
         .bind(email)
         .fetch_optional(&self.pool)
@@ -265,13 +267,32 @@ impl Store for PgStore {
 
     async fn find_user_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<User>> {
         let row = sqlx::query(
-            "select u.id, u.email, u.is_admin, u.created_at from auth_tokens t join users u on u.id = t.user_id \
-             where t.token_hash = $1 and t.expires_at > $2",
+            "select u.id, u.email, u.is_admin, u.disabled_at is not null as disabled, u.created_at \
+             from auth_tokens t join users u on u.id = t.user_id \
+             where t.token_hash = $1 and t.expires_at > $2 and u.disabled_at is null",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn set_user_disabled(&self, id: Uuid, disabled_at: Option<DateTime<Utc>>) -> StoreResult<Option<User>> {
+        // The user and their sessions change together: no token outlives the disabling.
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "update users set disabled_at = $2 where id = $1 \
+             returning id, email, is_admin, disabled_at is not null as disabled, created_at",
+        )
+        .bind(id)
+        .bind(disabled_at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if row.is_some() && disabled_at.is_some() {
+            sqlx::query("delete from auth_tokens where user_id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         row.as_ref().map(user_from_row).transpose()
     }
 

@@ -1,0 +1,2 @@
+-- Disabled users: see the PostgreSQL migration.
+alter table users add column disabled_at text;
