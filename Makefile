@@ -5,7 +5,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/jobwatch-target
 # PostgreSQL the tests use (each test gets a schema of its own there).
 export JOBWATCH_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help run run-release test test-sqlite lint coverage bench-api bench-queue bench-import
+.PHONY: help run run-release test test-sqlite lint coverage bench-api bench-queue bench-import bench-live
 
 help:
 	@echo "make run          build and start jobwatch on embedded SQLite (http://127.0.0.1:8080)"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench-api    GET /api/v2/jobs/active under load, 1M jobs, PostgreSQL and SQLite"
 	@echo "make bench-queue  enqueue, process, latency and progress scenarios (vs graphile-worker, pg-boss)"
 	@echo "make bench-import upload a 100 MiB and a 1 GiB CSV: end-to-end MB/s, peak RSS"
+	@echo "make bench-live   WebSocket push on two nodes: latencies, memory per socket, DB load vs polling, history pages"
 
 run:
 	cargo run --bin jobwatch -- serve
@@ -43,3 +44,6 @@ bench-queue:
 
 bench-import:
 	bash bench/import/run.sh
+
+bench-live:
+	bash bench/live/run.sh

@@ -55,7 +55,12 @@ pub(super) async fn run(mut socket: WebSocket, mut seat: Seat, hub: Arc<Hub>, sc
                 return;
             }
             incoming = socket.recv() => match incoming {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                None | Some(Err(_)) => return,
+                // Answered (the library queued the reply), so the client sees a clean close.
+                Some(Ok(Message::Close(_))) => {
+                    let _ = tokio::time::timeout(timeout, futures_util::SinkExt::close(&mut socket)).await;
+                    return;
+                }
                 // A pong, or anything else: the client is there. What it says is not read.
                 Some(Ok(_)) => unanswered = 0,
             },

@@ -15,48 +15,22 @@ impl HistoryStore for PgStore {
     async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>> {
         // Only the conditions asked for, so each shape of query gets a plan of its own:
         // `created_by = $1` walks the per-user history index, everyone's the created_at one.
-        let mut q = sqlx::QueryBuilder::new(concat!(
-            "select ",
-            job_columns!(),
-            " from background_jobs where created_by is not null"
-        ));
-        if let Owner::One(owner) = filter.owner {
-            q.push(" and created_by = ").push_bind(owner);
-        }
-        // One status is an equality, so the status history index can serve it in order.
+        // One status is an equality, which a status history index serves in order; several
+        // are one such ordered page each, merged: never a scan past other statuses' jobs.
+        let mut q = sqlx::QueryBuilder::new("");
         match filter.statuses.as_slice() {
-            [] => {}
-            [one] => {
-                q.push(" and status = ").push_bind(one.as_str());
-            }
+            [] => page(&mut q, filter, None, limit),
+            [one] => page(&mut q, filter, Some(one.as_str()), limit),
             many => {
-                let names: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
-                q.push(" and status = any(").push_bind(names).push(")");
+                q.push("select * from (");
+                for (i, status) in many.iter().enumerate() {
+                    q.push(if i == 0 { "(" } else { " union all (" });
+                    page(&mut q, filter, Some(status.as_str()), limit);
+                    q.push(")");
+                }
+                q.push(") pages order by created_at desc, id desc limit ").push_bind(i64::from(limit));
             }
         }
-        if !filter.types.is_empty() {
-            let names: Vec<&str> = filter.types.iter().map(|t| t.as_str()).collect();
-            q.push(" and job_type = any(").push_bind(names).push(")");
-        }
-        if let Some(from) = filter.created_from {
-            q.push(" and created_at >= ").push_bind(from);
-        }
-        if let Some(to) = filter.created_to {
-            q.push(" and created_at < ").push_bind(to);
-        }
-        if let Some(search) = &filter.search {
-            let pattern = format!("%{}%", like_escaped(search));
-            q.push(" and (metadata->>'filename' ilike ").push_bind(pattern.clone());
-            q.push(" or error_message ilike ").push_bind(pattern);
-            if let Some(prefix) = id_prefix(search) {
-                q.push(" or id::text like ").push_bind(format!("{}%", like_escaped(&prefix)));
-            }
-            q.push(")");
-        }
-        if let Some(after) = filter.after {
-            q.push(" and (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
-        }
-        q.push(" order by created_at desc, id desc limit ").push_bind(i64::from(limit));
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter().map(job_from_row).collect()
     }
@@ -83,4 +57,38 @@ impl HistoryStore for PgStore {
             })
             .collect()
     }
+}
+
+/// One page of `filter`'s jobs, of one status or any, newest first.
+fn page(q: &mut sqlx::QueryBuilder<sqlx::Postgres>, filter: &HistoryFilter, status: Option<&str>, limit: u32) {
+    q.push(concat!("select ", job_columns!(), " from background_jobs where created_by is not null"));
+    if let Owner::One(owner) = filter.owner {
+        q.push(" and created_by = ").push_bind(owner);
+    }
+    if let Some(status) = status {
+        q.push(" and status = ").push_bind(status.to_owned());
+    }
+    if !filter.types.is_empty() {
+        let names: Vec<&str> = filter.types.iter().map(|t| t.as_str()).collect();
+        q.push(" and job_type = any(").push_bind(names).push(")");
+    }
+    if let Some(from) = filter.created_from {
+        q.push(" and created_at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.created_to {
+        q.push(" and created_at < ").push_bind(to);
+    }
+    if let Some(search) = &filter.search {
+        let pattern = format!("%{}%", like_escaped(search));
+        q.push(" and (metadata->>'filename' ilike ").push_bind(pattern.clone());
+        q.push(" or error_message ilike ").push_bind(pattern);
+        if let Some(prefix) = id_prefix(search) {
+            q.push(" or id::text like ").push_bind(format!("{}%", like_escaped(&prefix)));
+        }
+        q.push(")");
+    }
+    if let Some(after) = filter.after {
+        q.push(" and (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
+    }
+    q.push(" order by created_at desc, id desc limit ").push_bind(i64::from(limit));
 }

@@ -1,0 +1,1 @@
+drop index background_jobs_owner_status_history_idx;
