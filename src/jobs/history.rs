@@ -56,12 +56,20 @@ pub enum HistoryError {
 
 /// Parses a comma-separated list of names (`status=failed,cancelled`); an unknown name is an
 /// error listing the allowed ones.
-pub fn parse_list<T: std::str::FromStr>(text: Option<&str>) -> Result<Vec<T>, HistoryError>
+pub fn parse_list<T: std::str::FromStr + PartialEq>(text: Option<&str>) -> Result<Vec<T>, HistoryError>
 where
     T::Err: std::fmt::Display,
 {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(Vec::new()) };
-    text.split(',').map(|part| part.trim().parse().map_err(|e: T::Err| HistoryError::Invalid(e.to_string()))).collect()
+    let mut items: Vec<T> = Vec::new();
+    for part in text.split(',') {
+        let item = part.trim().parse().map_err(|e: T::Err| HistoryError::Invalid(e.to_string()))?;
+        // Each value once: `failed,failed` is `failed`, never one page per repetition.
+        if !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    Ok(items)
 }
 
 /// The search text, trimmed; too long is an error, empty is none.

@@ -41,6 +41,9 @@ pub enum Push {
     Jobs(Arc<Vec<Rendered>>),
     /// The socket's whole view.
     Snapshot(SnapshotReason, Arc<Vec<Rendered>>),
+    /// Pushes were dropped: read a fresh snapshot. Sent into the queue's last slot, so a
+    /// socket that drained its queue meanwhile still hears of it.
+    Overflow,
 }
 
 /// A node's live sockets; cheap to clone.
@@ -198,7 +201,8 @@ impl Seat {
         let hub = self.hub.clone();
         hub.start();
         let id = hub.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, pushes) = mpsc::channel(hub.settings.queue.max(1));
+        // One slot more than the queue, kept for the overflow marker.
+        let (tx, pushes) = mpsc::channel(hub.settings.queue.max(1) + 1);
         let overflowed = Arc::new(AtomicBool::new(false));
         let ended = CancellationToken::new();
         let watcher = Watcher { scope, token, tx, overflowed: overflowed.clone(), ended: ended.clone() };
@@ -360,9 +364,13 @@ impl Hub {
             jobs.extend(self.jobs.by_ids(&ids).await?);
         }
         if dirty.all_owners {
-            let owners = if watching_all { Owners::All } else { Owners::Some(watched_owners) };
-            let limit = if watching_all { EVERYONE_LIMIT } else { OWNER_LIMIT };
-            jobs.extend(self.jobs.active_of(&owners, limit).await?);
+            // Every watched owner's whole list: an admin's capped view must not crowd them out.
+            if !watched_owners.is_empty() {
+                jobs.extend(self.jobs.active_of(&Owners::Some(watched_owners), OWNER_LIMIT).await?);
+            }
+            if watching_all {
+                jobs.extend(self.jobs.active_of(&Owners::All, EVERYONE_LIMIT).await?);
+            }
         } else if !dirty.owners.is_empty() {
             let owners = Owners::Some(dirty.owners.iter().copied().collect());
             jobs.extend(self.jobs.active_of(&owners, OWNER_LIMIT).await?);
@@ -466,9 +474,14 @@ impl Hub {
 
 impl Watcher {
     /// Never waits: a full queue is dropped in favour of a snapshot the socket reads itself.
+    /// Pushes are sent under the registry lock, so this is the queue's only sender: the last
+    /// free slot is always there for the marker.
     fn push(&self, push: Push) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(push) {
+        if self.tx.capacity() > 1 {
+            let _ = self.tx.try_send(push);
+        } else {
             self.overflowed.store(true, Ordering::Release);
+            let _ = self.tx.try_send(Push::Overflow);
         }
     }
 }

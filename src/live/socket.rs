@@ -47,12 +47,10 @@ pub(super) async fn run(mut socket: WebSocket, mut seat: Seat, hub: Arc<Hub>, sc
         tokio::select! {
             biased;
             () = hub.stop.cancelled() => {
-                let _ = send(&mut socket, timeout, close(CLOSE_GOING_AWAY, "server shutting down; reconnect")).await;
-                return;
+                return close_and_wait(&mut socket, timeout, close(CLOSE_GOING_AWAY, "server shutting down; reconnect")).await;
             }
             () = ended.cancelled() => {
-                let _ = send(&mut socket, timeout, close(CLOSE_SESSION_ENDED, "session ended; log in again")).await;
-                return;
+                return close_and_wait(&mut socket, timeout, close(CLOSE_SESSION_ENDED, "session ended; log in again")).await;
             }
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) => return,
@@ -66,7 +64,7 @@ pub(super) async fn run(mut socket: WebSocket, mut seat: Seat, hub: Arc<Hub>, sc
             },
             push = pushes.recv() => {
                 let Some(push) = push else { return };
-                if overflowed.swap(false, Ordering::AcqRel) {
+                if overflowed.swap(false, Ordering::AcqRel) || matches!(push, Push::Overflow) {
                     // Dropped pushes: whatever is still queued is older than a fresh read.
                     while pushes.try_recv().is_ok() {}
                     match hub.snapshot(scope).await {
@@ -80,6 +78,7 @@ pub(super) async fn run(mut socket: WebSocket, mut seat: Seat, hub: Arc<Hub>, sc
                     match push {
                         Push::Jobs(jobs) => out = view.changes(&jobs, Instant::now()),
                         Push::Snapshot(reason, jobs) => out.push(view.snapshot(reason, &jobs, Instant::now())),
+                        Push::Overflow => {}
                     }
                 }
             }
@@ -114,6 +113,22 @@ pub(super) async fn run(mut socket: WebSocket, mut seat: Seat, hub: Arc<Hub>, sc
 /// False when the client is gone or took longer than `timeout` to take the message.
 async fn send(socket: &mut WebSocket, timeout: Duration, message: Message) -> bool {
     matches!(tokio::time::timeout(timeout, socket.send(message)).await, Ok(Ok(())))
+}
+
+/// Sends `close`, then reads until the client's answer (briefly): a socket dropped with data
+/// unread is reset, and the client would see 1006 instead of the code.
+async fn close_and_wait(socket: &mut WebSocket, timeout: Duration, close: Message) {
+    if !send(socket, timeout, close).await {
+        return;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 fn close(code: u16, reason: &'static str) -> Message {

@@ -59,6 +59,11 @@ contract_tests! {
 
         assert_eq!(ids(&page(app, &user, "status=failed").await), vec![id(&failed)]);
         assert_eq!(ids(&page(app, &user, "status=failed,pending").await), vec![id(&export), id(&failed)]);
+        assert_eq!(
+            ids(&page(app, &user, "status=failed,pending,failed").await),
+            vec![id(&export), id(&failed)],
+            "a status named twice is one status"
+        );
         assert_eq!(ids(&page(app, &user, "type=export").await), vec![id(&export)]);
         let from = later.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         assert_eq!(ids(&page(app, &user, &format!("created_from={from}")).await), vec![id(&export)]);

@@ -286,4 +286,41 @@ contract_tests! {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+
+    async fn a_change_to_every_owner_reaches_each_watcher_even_beside_an_admins_capped_view(app) {
+        let admin = app.new_admin("admin@example.com").await;
+        let ann = app.new_user("ann@example.com").await;
+        let bob = app.new_user("bob@example.com").await;
+        // More of bob's active jobs than an admin's view holds, all newer than ann's below.
+        let bobs = match app.backend() {
+            "postgres" => format!(
+                "insert into background_jobs (job_type, created_by) select 'processing', '{}' from generate_series(1, 1001)",
+                bob.id
+            ),
+            _ => format!(
+                "with recursive n(i) as (select 1 union all select i + 1 from n where i < 1001) \
+                 insert into background_jobs (job_type, created_by) select 'processing', '{}' from n",
+                bob.id
+            ),
+        };
+        app.sql(&bobs).await.unwrap();
+        let served = app.serve().await;
+        let mut all = open(&served, "/api/v2/jobs/ws?scope=all", Credential::Subprotocol(&admin.token)).await.unwrap();
+        assert_eq!(all.snapshot().await.len(), 1000, "an admin's view is capped");
+        let mut anns = connect(&served, Credential::Subprotocol(&ann.token)).await;
+        assert!(anns.snapshot().await.is_empty());
+
+        // Written by another tool, then heard of as "every owner changed" (another node's bulk).
+        let id = uuid::Uuid::new_v4();
+        app.sql(&format!(
+            "insert into background_jobs (id, job_type, created_by, created_at) values ('{id}', 'import', '{}', '{}')",
+            ann.id,
+            app.ago(chrono::Duration::hours(1))
+        ))
+        .await
+        .unwrap();
+        app.store.events().publish_elsewhere(&jobwatch::jobs::events::Owners::All);
+        let seen = anns.job_until(&json!(id.to_string()), |_| true).await;
+        assert_eq!(seen[0]["status"], "pending");
+    }
 }

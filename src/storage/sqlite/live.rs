@@ -24,26 +24,29 @@ impl LiveStore for SqliteStore {
         finished_since: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        // As `active_jobs`, for many owners at once (null: all).
-        let sql = concat!(
-            "select ",
-            job_columns!(),
-            " from background_jobs \
-             where (?1 is null or created_by in (select value from json_each(?1))) and created_by is not null \
-               and status in ('pending', 'running') \
+        // As `active_jobs`, for many owners at once, or for all: then the owner index cannot
+        // seek, and SQLite is left to choose (it takes the completed_at index).
+        let (owned, finished_index) = match owners {
+            Owners::Some(_) => {
+                ("created_by in (select value from json_each(?1))", "indexed by background_jobs_finished_idx")
+            }
+            Owners::All => ("?1 is null", ""),
+        };
+        let sql = format!(
+            "select {cols} from background_jobs \
+             where {owned} and created_by is not null and status in ('pending', 'running') \
              union all \
-             select ",
-            job_columns!(),
-            " from background_jobs indexed by background_jobs_finished_idx \
-             where (?1 is null or created_by in (select value from json_each(?1))) and created_by is not null \
+             select {cols} from background_jobs {finished_index} \
+             where {owned} and created_by is not null \
                and completed_at >= ?2 and status in ('completed', 'failed', 'cancelled') \
-             order by created_at desc limit ?3"
+             order by created_at desc limit ?3",
+            cols = job_columns!(),
         );
         let owners = match owners {
             Owners::Some(owners) => Some(json_list(owners)),
             Owners::All => None,
         };
-        let rows = sqlx::query(sql)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owners)
             .bind(time_text(finished_since))
             .bind(i64::from(limit))
