@@ -1,5 +1,10 @@
 use clap::Parser;
 
+// jemalloc gives freed memory back: with thousands of live sockets, glibc's allocator kept
+// every connection's short-lived handshake buffers resident (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = jobwatch::config::Cli::parse();
