@@ -25,6 +25,10 @@ pub(super) async fn run(mut socket: WebSocket, mut seat: Seat, hub: Arc<Hub>, sc
     let settings = hub.settings.clone();
     let timeout = settings.write_timeout;
     let mut view = View::new(settings.progress_every);
+    if scope == Scope::Everyone {
+        // Every user's changes pass through an admin's socket: remember a bounded number.
+        view = view.remembering_at_most(super::hub::EVERYONE_LIMIT as usize * 4);
+    }
     // Registered first, then read: a change made in between arrives as a push, and the
     // versions sort out which is newer.
     let first = match hub.snapshot(scope).await {
@@ -138,6 +142,8 @@ fn close(code: u16, reason: &'static str) -> Message {
 /// What one socket has been sent, and progress it holds back.
 pub(super) struct View {
     window: Duration,
+    /// Most jobs remembered; past it the finished, then the longest quiet, are forgotten.
+    cap: usize,
     sent: HashMap<Uuid, Sent>,
     /// Newer progress of a job sent less than `window` ago.
     held: HashMap<Uuid, Rendered>,
@@ -172,7 +178,27 @@ impl Sent {
 
 impl View {
     pub(super) fn new(window: Duration) -> Self {
-        View { window, sent: HashMap::new(), held: HashMap::new() }
+        View { window, cap: usize::MAX, sent: HashMap::new(), held: HashMap::new() }
+    }
+
+    pub(super) fn remembering_at_most(self, cap: usize) -> Self {
+        View { cap: cap.max(2), ..self }
+    }
+
+    /// Back to half the cap: finished jobs first, then those sent longest ago. A forgotten
+    /// job is sent again at its next change, as a job new to the view.
+    fn forget_past_cap(&mut self) {
+        if self.sent.len() <= self.cap {
+            return;
+        }
+        let mut by_age: Vec<(bool, Instant, Uuid)> =
+            self.sent.iter().map(|(id, sent)| (sent.status.is_terminal(), sent.at, *id)).collect();
+        // Finished before unfinished, older before newer.
+        by_age.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, _, id) in by_age.into_iter().take(self.sent.len() - self.cap / 2) {
+            self.sent.remove(&id);
+            self.held.remove(&id);
+        }
     }
 
     /// The snapshot message; the view starts over from it.
@@ -208,6 +234,7 @@ impl View {
             self.sent.insert(job.id, Sent::of(job, now));
             out.push(job.message());
         }
+        self.forget_past_cap();
         out
     }
 
@@ -364,5 +391,18 @@ mod tests {
         assert_eq!(view.sent.len(), 2);
         view.forget_finished(finished + chrono::Duration::minutes(6));
         assert_eq!(view.sent.len(), 1);
+    }
+
+    #[test]
+    fn a_capped_view_forgets_finished_jobs_first() {
+        let mut view = View::new(WINDOW).remembering_at_most(4);
+        let t = Instant::now();
+        let running: Vec<Uuid> = (0..2).map(|_| Uuid::new_v4()).collect();
+        let done: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+        let mut jobs: Vec<Rendered> = running.iter().map(|id| job(*id, 1, JobStatus::Running, 5)).collect();
+        jobs.extend(done.iter().map(|id| job(*id, 1, JobStatus::Completed, 100)));
+        assert_eq!(view.changes(&jobs, t).len(), 5, "all are sent");
+        assert!(view.sent.len() <= 4, "but no more than the cap remembered");
+        assert!(running.iter().all(|id| view.sent.contains_key(id)), "the unfinished are kept");
     }
 }
