@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench-live: two jobwatch nodes on one PostgreSQL database, a worker, and WebSocket clients
-# (examples/bench_live.rs; what it measures: bench/live/README.md).
+# (examples/bench_live/; what it measures: bench/live/README.md).
 # Env: BENCH_LIVE_URL (server; its database jobwatch_lbench is dropped and recreated), USERS (100),
 #      CLIENTS (1000), IDLE (10000), PHASE (20 s), HISTORY_JOBS (1000000), BENCH_SKIP_BUILD=1.
 set -euo pipefail

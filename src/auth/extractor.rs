@@ -25,7 +25,7 @@ pub struct BearerToken(pub String);
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub User);
 
-pub(crate) fn bearer(value: &axum::http::HeaderValue) -> Result<&str, AuthError> {
+fn bearer(value: &axum::http::HeaderValue) -> Result<&str, AuthError> {
     let value = value.to_str().map_err(|_| AuthError::Unauthorized("malformed Authorization header"))?;
     let (scheme, token) =
         value.split_once(' ').ok_or(AuthError::Unauthorized("expected 'Authorization: Bearer <token>'"))?;
@@ -39,12 +39,22 @@ pub(crate) fn bearer(value: &axum::http::HeaderValue) -> Result<&str, AuthError>
 /// The request's token: the `Authorization` header first, else the session cookie — which, for
 /// a method that changes things, only counts from an origin `allowed` lets through.
 fn token(parts: &Parts, allowed: &[String]) -> Result<String, ApiError> {
-    if let Some(header) = parts.headers.get(AUTHORIZATION) {
+    presented_token(&parts.headers, !session::changes_nothing(&parts.method), allowed)
+}
+
+/// The `Authorization` bearer token, else the session cookie; with `cookie_needs_origin`, the
+/// cookie counts only from a page of this service's origin or an `allowed` one (else 403).
+pub(crate) fn presented_token(
+    headers: &axum::http::HeaderMap,
+    cookie_needs_origin: bool,
+    allowed: &[String],
+) -> Result<String, ApiError> {
+    if let Some(header) = headers.get(AUTHORIZATION) {
         return Ok(bearer(header)?.to_owned());
     }
-    let token = session::token_from_cookies(&parts.headers)
+    let token = session::token_from_cookies(headers)
         .ok_or(AuthError::Unauthorized("missing Authorization header or session cookie"))?;
-    if !session::same_origin_or_allowed(&parts.method, &parts.headers, allowed) {
+    if cookie_needs_origin && !session::from_allowed_origin(headers, allowed) {
         return Err(ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
             "cross_origin",

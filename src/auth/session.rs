@@ -52,7 +52,12 @@ pub fn clear_cookie(request: &HeaderMap) -> HeaderValue {
 /// others only with an `Origin` (or, lacking one, a `Referer`) that is this service's own —
 /// the `Host` it was asked for — or one of `allowed` (`scheme://host[:port]`).
 pub fn same_origin_or_allowed(method: &Method, headers: &HeaderMap, allowed: &[String]) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || from_allowed_origin(headers, allowed)
+    changes_nothing(method) || from_allowed_origin(headers, allowed)
+}
+
+/// GET, HEAD and OPTIONS: methods a cookie may authenticate from any page.
+pub fn changes_nothing(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 /// Whether the request's `Origin` (or, lacking one, its `Referer`) is this service's own — the

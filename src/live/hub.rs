@@ -352,12 +352,15 @@ impl Hub {
         }
     }
 
+    /// The owners with sockets on this node, and whether an admin watches everyone.
+    fn watched(&self) -> (Vec<Uuid>, bool) {
+        let registry = self.registry();
+        (registry.by_owner.keys().copied().collect(), !registry.everyone.is_empty())
+    }
+
     /// Reads what `dirty` names and hands each socket its owner's rows.
     async fn deliver(&self, dirty: &Dirty) -> Result<(), crate::jobs::JobError> {
-        let (watched_owners, watching_all) = {
-            let registry = self.registry();
-            (registry.by_owner.keys().copied().collect::<Vec<_>>(), !registry.everyone.is_empty())
-        };
+        let (watched_owners, watching_all) = self.watched();
         let mut jobs = Vec::new();
         if !dirty.ids.is_empty() {
             let ids: Vec<Uuid> = dirty.ids.iter().copied().collect();
@@ -376,58 +379,49 @@ impl Hub {
             jobs.extend(self.jobs.active_of(&owners, OWNER_LIMIT).await?);
         }
         let seen = self.jobs.viewed_at();
-        let mut by_owner: HashMap<Uuid, Vec<Rendered>> = HashMap::new();
-        for job in jobs {
-            let Some(owner) = job.created_by else { continue };
-            by_owner.entry(owner).or_default().push(Rendered::new(job, seen));
-        }
-        let everything: Arc<Vec<Rendered>> = Arc::new(by_owner.values().flatten().cloned().collect());
-        let by_owner: HashMap<Uuid, Arc<Vec<Rendered>>> = by_owner.into_iter().map(|(o, j)| (o, Arc::new(j))).collect();
-        let registry = self.registry();
-        for watcher in registry.sockets.values() {
-            let jobs = match watcher.scope {
-                Scope::Own(owner) => by_owner.get(&owner).cloned(),
-                Scope::Everyone => Some(everything.clone()).filter(|all| !all.is_empty()),
-            };
-            if let Some(jobs) = jobs {
-                watcher.push(Push::Jobs(jobs));
-            }
-        }
+        let rendered: Vec<Rendered> = jobs.into_iter().map(|job| Rendered::new(job, seen)).collect();
+        let by_owner = by_owner(&rendered, &[]);
+        let everything = Arc::new(rendered);
+        // A socket whose owner had no changes is sent nothing.
+        self.hand_out(|scope| match scope {
+            Scope::Own(owner) => by_owner.get(&owner).cloned().map(Push::Jobs),
+            Scope::Everyone => Some(everything.clone()).filter(|all| !all.is_empty()).map(Push::Jobs),
+        });
         Ok(())
     }
 
     /// Every socket gets its whole view again, read in one query per kind of view.
     async fn resync(&self) -> Result<(), crate::jobs::JobError> {
-        let (owners, watching_all) = {
-            let registry = self.registry();
-            (registry.by_owner.keys().copied().collect::<Vec<_>>(), !registry.everyone.is_empty())
-        };
+        let (owners, watching_all) = self.watched();
         let seen = self.jobs.viewed_at();
-        let mut by_owner: HashMap<Uuid, Vec<Rendered>> = owners.iter().map(|o| (*o, Vec::new())).collect();
-        if !owners.is_empty() {
-            for job in self.jobs.active_of(&Owners::Some(owners), OWNER_LIMIT).await? {
-                if let Some(list) = job.created_by.and_then(|o| by_owner.get_mut(&o)) {
-                    list.push(Rendered::new(job, seen));
-                }
-            }
-        }
-        let everything = match watching_all {
-            true => {
-                let jobs = self.jobs.active_of(&Owners::All, EVERYONE_LIMIT).await?;
-                Arc::new(jobs.into_iter().map(|job| Rendered::new(job, seen)).collect())
-            }
-            false => Arc::new(Vec::new()),
+        let render = |jobs: Vec<crate::jobs::Job>| jobs.into_iter().map(|job| Rendered::new(job, seen)).collect();
+        let owned: Vec<Rendered> = match owners.is_empty() {
+            true => Vec::new(),
+            false => render(self.jobs.active_of(&Owners::Some(owners.clone()), OWNER_LIMIT).await?),
         };
-        let by_owner: HashMap<Uuid, Arc<Vec<Rendered>>> = by_owner.into_iter().map(|(o, j)| (o, Arc::new(j))).collect();
-        let registry = self.registry();
-        for watcher in registry.sockets.values() {
-            let jobs = match watcher.scope {
+        let everything: Arc<Vec<Rendered>> = match watching_all {
+            true => Arc::new(render(self.jobs.active_of(&Owners::All, EVERYONE_LIMIT).await?)),
+            false => Arc::default(),
+        };
+        // Owners with nothing active still get their (empty) snapshot.
+        let by_owner = by_owner(&owned, &owners);
+        self.hand_out(|scope| {
+            let jobs = match scope {
                 Scope::Own(owner) => by_owner.get(&owner).cloned().unwrap_or_default(),
                 Scope::Everyone => everything.clone(),
             };
-            watcher.push(Push::Snapshot(SnapshotReason::Resync, jobs));
-        }
+            Some(Push::Snapshot(SnapshotReason::Resync, jobs))
+        });
         Ok(())
+    }
+
+    /// Pushes to every socket what `push_for` gives for its scope.
+    fn hand_out(&self, push_for: impl Fn(Scope) -> Option<Push>) {
+        for watcher in self.registry().sockets.values() {
+            if let Some(push) = push_for(watcher.scope) {
+                watcher.push(push);
+            }
+        }
     }
 
     /// Closes the sockets whose sessions ended anywhere (one query per round, on every node).
@@ -484,4 +478,15 @@ impl Watcher {
             let _ = self.tx.try_send(Push::Overflow);
         }
     }
+}
+
+/// `jobs` grouped by owner (ownerless ones dropped), with an empty list for each of `also`.
+fn by_owner(jobs: &[Rendered], also: &[Uuid]) -> HashMap<Uuid, Arc<Vec<Rendered>>> {
+    let mut grouped: HashMap<Uuid, Vec<Rendered>> = also.iter().map(|o| (*o, Vec::new())).collect();
+    for job in jobs {
+        if let Some(owner) = job.owner {
+            grouped.entry(owner).or_default().push(job.clone());
+        }
+    }
+    grouped.into_iter().map(|(owner, jobs)| (owner, Arc::new(jobs))).collect()
 }

@@ -4,13 +4,12 @@
 use super::hub::Scope;
 use super::messages::LiveMessage;
 use super::socket;
-use crate::auth::extractor::bearer;
-use crate::auth::{AuthError, session, token};
+use crate::auth::token;
 use crate::http::{ApiError, AppState, ErrorBody};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Query, State};
-use axum::http::header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL};
+use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
@@ -136,24 +135,12 @@ fn offered_protocols(headers: &HeaderMap) -> Vec<&str> {
         .collect()
 }
 
-/// The token offered as a subprotocol, else in `Authorization`, else the session cookie —
-/// which counts only from a page of this service's origin or an allowed one.
+/// The token offered as a subprotocol, else as for any route — but the cookie counts only from
+/// a page of this service's origin or an allowed one, though the upgrade is a GET: browsers send
+/// the cookie with another site's sockets too.
 fn presented_token(headers: &HeaderMap, offered: &[&str], allowed: &[String]) -> Result<String, ApiError> {
-    if let Some(token) = offered.iter().find_map(|p| p.strip_prefix(BEARER_PROTOCOL_PREFIX)) {
-        return Ok(token.to_owned());
+    match offered.iter().find_map(|p| p.strip_prefix(BEARER_PROTOCOL_PREFIX)) {
+        Some(token) => Ok(token.to_owned()),
+        None => crate::auth::extractor::presented_token(headers, true, allowed),
     }
-    if let Some(header) = headers.get(AUTHORIZATION) {
-        return Ok(bearer(header)?.to_owned());
-    }
-    let token = session::token_from_cookies(headers).ok_or(AuthError::Unauthorized(
-        "missing credentials: the session cookie, or the subprotocol 'jobwatch.bearer.<token>'",
-    ))?;
-    if !session::from_allowed_origin(headers, allowed) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross_origin",
-            "a socket opened with the session cookie must come from this service's own pages (Origin)",
-        ));
-    }
-    Ok(token)
 }

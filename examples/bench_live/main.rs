@@ -10,18 +10,19 @@
 //! 4. idle: IDLE sockets on node 1, its memory per socket.
 //! 5. history: HISTORY_JOBS jobs, then `GET /jobs` pages, p50/p99.
 
+mod clients;
+mod nodes;
+
 use chrono::Utc;
-use futures_util::StreamExt;
+use clients::{Probes, client, poller};
 use jobwatch::storage::{PgStore, PoolSettings, Store};
 use jobwatch::users::NewUser;
-use serde::Deserialize;
+use nodes::{Node, start_node};
 use sqlx::{Connection, Executor};
-use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -34,167 +35,6 @@ fn percentile(samples: &mut [f64], p: f64) -> f64 {
     }
     samples.sort_by(f64::total_cmp);
     samples[((samples.len() as f64 - 1.0) * p).round() as usize]
-}
-
-struct Node {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Node {
-    /// Resident memory and CPU seconds used so far, from /proc.
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        let fields: Vec<&str> =
-            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-        let ticks: f64 =
-            fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
-        ticks / 100.0
-    }
-}
-
-async fn start_node(bin: &str, db_url: &str, port: u16) -> Node {
-    let mut child = Command::new(bin)
-        .arg("serve")
-        .env("DATABASE_URL", db_url)
-        .env("JOBWATCH_BIND", format!("127.0.0.1:{port}"))
-        .env("JOBWATCH_NO_WORKERS", "true")
-        .env("JOBWATCH_NO_MIGRATE", "true")
-        .env("JOBWATCH_WS_PER_USER", "200")
-        .env("JOBWATCH_DATA_DIR", format!("/tmp/jobwatch-live-bench/{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start jobwatch serve");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return Node { child, base };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("node on port {port} did not become ready");
-}
-
-#[derive(Deserialize)]
-struct Message {
-    #[serde(rename = "type")]
-    kind: String,
-    job: Option<JobSeen>,
-    jobs: Option<Vec<JobSeen>>,
-}
-
-#[derive(Deserialize)]
-struct JobSeen {
-    id: Uuid,
-    progress: i32,
-    metadata: Probe,
-}
-
-#[derive(Deserialize)]
-struct Probe {
-    probe: Option<u64>,
-}
-
-/// When the bench made each change it measures, and what the clients saw of them.
-#[derive(Default)]
-struct Probes {
-    created: Mutex<HashMap<u64, Instant>>,
-    progress: Mutex<HashMap<(Uuid, i32), Instant>>,
-    here: Mutex<Vec<f64>>,
-    elsewhere: Mutex<Vec<f64>>,
-    progressed: Mutex<Vec<f64>>,
-    messages: AtomicU64,
-}
-
-impl Probes {
-    fn saw(&self, job: &JobSeen, last_progress: &mut HashMap<Uuid, i32>, elsewhere: bool, at: Instant) {
-        let created = job.metadata.probe.and_then(|n| self.created.lock().unwrap().get(&n).copied());
-        if let Some(t0) = created
-            && !last_progress.contains_key(&job.id)
-        {
-            let ms = (at - t0).as_secs_f64() * 1e3;
-            if elsewhere { &self.elsewhere } else { &self.here }.lock().unwrap().push(ms);
-        }
-        let before = last_progress.insert(job.id, job.progress).unwrap_or(0);
-        if job.progress > before {
-            let sent = self.progress.lock().unwrap();
-            let mut samples = self.progressed.lock().unwrap();
-            for p in before + 1..=job.progress {
-                if let Some(t0) = sent.get(&(job.id, p)) {
-                    samples.push((at - *t0).as_secs_f64() * 1e3);
-                }
-            }
-        }
-    }
-}
-
-async fn client(
-    base: String,
-    token: String,
-    elsewhere: bool,
-    probes: Arc<Probes>,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    let url = format!("{}/api/v2/jobs/ws", base.replacen("http", "ws", 1));
-    let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", format!("jobwatch.v1, jobwatch.bearer.{token}").parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("socket opens");
-    let mut last_progress = HashMap::new();
-    loop {
-        let message = tokio::select! {
-            () = stop.cancelled() => return,
-            m = ws.next() => m,
-        };
-        let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = message else {
-            match message {
-                Some(Ok(_)) => continue,
-                _ => return,
-            }
-        };
-        let at = Instant::now();
-        probes.messages.fetch_add(1, Ordering::Relaxed);
-        let message: Message = serde_json::from_str(&text).expect("a live message");
-        match message.kind.as_str() {
-            "job" => probes.saw(message.job.as_ref().unwrap(), &mut last_progress, elsewhere, at),
-            _ => {
-                for job in message.jobs.unwrap_or_default() {
-                    last_progress.insert(job.id, job.progress);
-                }
-            }
-        }
-    }
-}
-
-async fn poller(base: String, token: String, offset: Duration, stop: tokio_util::sync::CancellationToken) {
-    let http = reqwest::Client::new();
-    tokio::select! { () = stop.cancelled() => return, () = tokio::time::sleep(offset) => {} }
-    let mut every = tokio::time::interval(Duration::from_secs(10));
-    loop {
-        tokio::select! { () = stop.cancelled() => return, _ = every.tick() => {} }
-        let _ = http.get(format!("{base}/api/v2/jobs/active")).bearer_auth(&token).send().await;
-    }
 }
 
 /// An idle backend reports its transactions up to 10 s late (PostgreSQL 15's statistics flush
