@@ -188,6 +188,18 @@ impl TestApp {
         Some(Arc::new(PgStore::from_pool(pool)))
     }
 
+    /// Ends the LISTEN connections of [`TestApp::second_store`]'s node (PostgreSQL), as a
+    /// restart, a network cut or an admin would.
+    pub async fn kill_second_store_listeners(&self) {
+        let RawDb::Postgres { schema, .. } = &self.raw else { panic!("only PostgreSQL has listeners") };
+        self.sql(&format!(
+            "select pg_terminate_backend(pid) from pg_stat_activity \
+             where application_name = '{schema}' and query ilike 'listen%'"
+        ))
+        .await
+        .unwrap();
+    }
+
     /// Close the pool the app uses, as when the database goes away.
     pub async fn close_pool(&self) {
         match &self.raw {

@@ -53,13 +53,7 @@ contract_tests! {
         let mut socket = connect(&served, Credential::Subprotocol(&ann.token)).await;
         socket.snapshot().await;
 
-        let crate::helpers::RawDb::Postgres { schema, .. } = &app.raw else { unreachable!() };
-        app.sql(&format!(
-            "select pg_terminate_backend(pid) from pg_stat_activity \
-             where application_name = '{schema}' and query ilike 'listen%'"
-        ))
-        .await
-        .unwrap();
+        app.kill_second_store_listeners().await;
         // Changed elsewhere while the node may not be listening: its notification may be lost.
         app.act(&ann, &job["id"], "cancel", json!({})).await;
         let resynced = loop {

@@ -208,14 +208,8 @@ contract_tests! {
         let Some(other) = app.second_store().await else { return }; // one node on SQLite
         let mut feed = other.listen_changes().await.unwrap().unwrap();
         let ann = owner(app, "ann@example.com").await;
-        let crate::helpers::RawDb::Postgres { schema, .. } = &app.raw else { unreachable!() };
         // The other node's listening connection dies (a restart, a network cut, an admin).
-        app.sql(&format!(
-            "select pg_terminate_backend(pid) from pg_stat_activity \
-             where application_name = '{schema}' and query ilike 'listen%'"
-        ))
-        .await
-        .unwrap();
+        app.kill_second_store_listeners().await;
         // (Other tests' notifications may come first: they share the channel.)
         let noticed = async { while feed.next().await != Heard::Reconnected {} };
         tokio::time::timeout(std::time::Duration::from_secs(10), noticed).await
