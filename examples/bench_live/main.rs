@@ -345,9 +345,12 @@ async fn main() {
         ("history: a user's newest page", user_token, "limit=50"),
         ("history: a user's failed or cancelled", user_token, "limit=50&status=failed,cancelled"),
         ("history: a user's search by file name", user_token, "limit=50&q=prices-12"),
+        ("history: a user's search matching none", user_token, "limit=50&q=no-such-file"),
+        ("history: a user's failed jobs with a search", user_token, "limit=50&status=failed&q=bad%20price"),
         ("history: an admin's every user's page", admin_token, "limit=50&user=all"),
         ("history: an admin's every failed job", admin_token, "limit=50&user=all&status=failed"),
         ("history: an admin's every failed or cancelled job", admin_token, "limit=50&user=all&status=failed,cancelled"),
+        ("history: an admin's search of every user's jobs", admin_token, "limit=50&user=all&q=prices-12"),
     ] {
         let mut samples = Vec::new();
         let mut cursor: Option<String> = None;

@@ -73,6 +73,17 @@ contract_tests! {
         assert_eq!(ids(&page(app, &user, "q=7%20fields").await), vec![id(&failed)], "error text");
         assert_eq!(ids(&page(app, &user, &format!("q={}", &id(&export)[..13])).await), vec![id(&export)], "id prefix");
         assert!(ids(&page(app, &user, "q=100%25").await).is_empty(), "wildcards are literal");
+
+        // The searched text is kept in the history indexes, cut so that even the longest error
+        // in four-byte characters fits an index row: failing with one still works.
+        let long = app.create_job(&user, "validation").await;
+        app.act(&user, &long["id"], "start", json!({})).await;
+        // Four-byte characters in no pattern a compressor could shorten.
+        let noise: String = (0u32..9_900).map(|i| char::from_u32(0x20000 + (i * 7919) % 40_000).unwrap()).collect();
+        let error = format!("quota exceeded {noise}");
+        let res = app.act(&user, &long["id"], "fail", json!({"error_message": error})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(ids(&page(app, &user, "q=QUOTA%20exceeded").await), vec![id(&long)], "found by its error's start");
     }
 
     async fn users_see_only_their_own_history_and_admins_may_ask_for_others(app) {

@@ -13,24 +13,29 @@ use uuid::Uuid;
 #[async_trait]
 impl HistoryStore for PgStore {
     async fn job_history(&self, filter: &HistoryFilter, limit: u32) -> StoreResult<Vec<Job>> {
+        // Two steps: the page's keys first, decided in a history index alone (it carries each
+        // job's type and search text; a plain index scan would visit every passed job's heap
+        // page before testing them: 39 ms instead of 3 for a rare search among 10 000 jobs),
+        // then the page's rows by id.
         // Only the conditions asked for, so each shape of query gets a plan of its own:
         // `created_by = $1` walks the per-user history index, everyone's the created_at one.
         // One status is an equality, which a status history index serves in order; several
         // are one such ordered page each, merged: never a scan past other statuses' jobs.
-        let mut q = sqlx::QueryBuilder::new("");
+        let mut q = sqlx::QueryBuilder::new(concat!("select ", job_columns!(), " from ("));
         match filter.statuses.as_slice() {
-            [] => page(&mut q, filter, None, limit),
-            [one] => page(&mut q, filter, Some(one.as_str()), limit),
+            [] => keys(&mut q, filter, None, limit),
+            [one] => keys(&mut q, filter, Some(one.as_str()), limit),
             many => {
                 q.push("select * from (");
                 for (i, status) in many.iter().enumerate() {
                     q.push(if i == 0 { "(" } else { " union all (" });
-                    page(&mut q, filter, Some(status.as_str()), limit);
+                    keys(&mut q, filter, Some(status.as_str()), limit);
                     q.push(")");
                 }
-                q.push(") pages order by created_at desc, id desc limit ").push_bind(i64::from(limit));
+                q.push(") pages order by key_at desc, key_id desc limit ").push_bind(i64::from(limit));
             }
         }
+        q.push(") page join background_jobs on id = page.key_id order by page.key_at desc, page.key_id desc");
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter().map(job_from_row).collect()
     }
@@ -59,9 +64,10 @@ impl HistoryStore for PgStore {
     }
 }
 
-/// One page of `filter`'s jobs, of one status or any, newest first.
-fn page(q: &mut sqlx::QueryBuilder<sqlx::Postgres>, filter: &HistoryFilter, status: Option<&str>, limit: u32) {
-    q.push(concat!("select ", job_columns!(), " from background_jobs where created_by is not null"));
+/// The keys (`key_id`, `key_at`) of one page of `filter`'s jobs, of one status or any, newest
+/// first: every condition is on a history index's columns, so the page is read from it alone.
+fn keys(q: &mut sqlx::QueryBuilder<sqlx::Postgres>, filter: &HistoryFilter, status: Option<&str>, limit: u32) {
+    q.push("select id as key_id, created_at as key_at from background_jobs where created_by is not null");
     if let Owner::One(owner) = filter.owner {
         q.push(" and created_by = ").push_bind(owner);
     }
@@ -80,8 +86,8 @@ fn page(q: &mut sqlx::QueryBuilder<sqlx::Postgres>, filter: &HistoryFilter, stat
     }
     if let Some(search) = &filter.search {
         let pattern = format!("%{}%", like_escaped(search));
-        q.push(" and (metadata->>'filename' ilike ").push_bind(pattern.clone());
-        q.push(" or error_message ilike ").push_bind(pattern);
+        // search_text is the file name and the error, lowercased, kept in the history indexes.
+        q.push(" and (search_text like lower(").push_bind(pattern).push(")");
         if let Some(prefix) = id_prefix(search) {
             q.push(" or id::text like ").push_bind(format!("{}%", like_escaped(&prefix)));
         }

@@ -44,8 +44,8 @@ impl HistoryStore for SqliteStore {
         if let Some(search) = &filter.search {
             // SQLite's LIKE ignores case for ASCII letters.
             let pattern = format!("%{}%", like_escaped(search));
-            q.push(" and (json_extract(metadata, '$.filename') like ").push_bind(pattern.clone()).push(" escape '\\'");
-            q.push(" or error_message like ").push_bind(pattern).push(" escape '\\'");
+            // search_text: the file name and the error, kept in the history indexes.
+            q.push(" and (search_text like ").push_bind(pattern).push(" escape '\\'");
             if let Some(prefix) = id_prefix(search) {
                 q.push(" or id like ").push_bind(format!("{}%", like_escaped(&prefix))).push(" escape '\\'");
             }
