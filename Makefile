@@ -5,12 +5,13 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/jobwatch-target
 # PostgreSQL the tests use (each test gets a schema of its own there).
 export JOBWATCH_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help run run-release test test-sqlite lint coverage bench-api bench-queue bench-import bench-live
+.PHONY: help run run-release test test-sqlite lint web coverage bench-api bench-queue bench-import bench-live
 
 help:
 	@echo "make run          build and start jobwatch on embedded SQLite (http://127.0.0.1:8080)"
 	@echo "make test         lint, then the whole suite on SQLite and PostgreSQL"
 	@echo "make test-sqlite  the suite on SQLite only"
+	@echo "make web          rebuild the page (web/ → web/dist, embedded in the binary; needs Node 20)"
 	@echo "make coverage     line coverage of the workspace (cargo llvm-cov)"
 	@echo "make bench-api    GET /api/v2/jobs/active under load, 1M jobs, PostgreSQL and SQLite"
 	@echo "make bench-queue  enqueue, process, latency and progress scenarios (vs graphile-worker, pg-boss)"
@@ -29,6 +30,12 @@ lint:
 
 test: lint
 	bash scripts/test.sh
+	bash scripts/web-check.sh
+
+# The page: its API types from the service's OpenAPI document, then the build the binary embeds.
+web:
+	cargo run -q --bin jobwatch -- openapi > web/src/api/openapi.json
+	cd web && npm ci --no-audit --no-fund && npm run gen:api && npm run build
 
 test-sqlite:
 	cargo test -- --skip postgres

@@ -11,19 +11,25 @@ use std::sync::Arc;
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url();
     let settings = PoolSettings { max_connections: cli.db_max_connections, acquire_timeout: cli.db_timeout };
-    let store = storage::connect(&url, &settings).await.context("opening the database")?;
+    let open = || async { storage::connect(&url, &settings).await.context("opening the database") };
     match cli.command {
-        Command::Serve(args) => startup::serve(args, store, objects(&cli.object_store, &cli.data_dir)?).await,
-        Command::Worker(args) => startup::work(args, store, objects(&cli.object_store, &cli.data_dir)?).await,
-        Command::Migrate { action } => migrate(action, store.as_ref()).await,
+        Command::Serve(args) => startup::serve(args, open().await?, objects(&cli.object_store, &cli.data_dir)?).await,
+        Command::Worker(args) => startup::work(args, open().await?, objects(&cli.object_store, &cli.data_dir)?).await,
+        Command::Migrate { action } => migrate(action, open().await?.as_ref()).await,
         Command::Schedule { action } => {
+            let store = open().await?;
             store.migrate_up().await?;
             schedule(action, ScheduleService::new(store, Arc::new(SystemClock))).await
         }
         Command::User { action: UserAction::Add { email, password, admin } } => {
+            let store = open().await?;
             store.migrate_up().await?;
             let user = UserService::new(store, Arc::new(SystemClock)).create(&email, &password, admin).await?;
             println!("created user {} ({}){}", user.email, user.id, if user.is_admin { ", admin" } else { "" });
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", crate::http::openapi_json());
             Ok(())
         }
     }

@@ -77,6 +77,8 @@ pub enum Command {
         #[command(subcommand)]
         action: ScheduleAction,
     },
+    /// Print the OpenAPI document (the one served at /api/v2/openapi.json) and exit.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]

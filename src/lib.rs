@@ -21,4 +21,5 @@ pub mod storage;
 pub mod telemetry;
 pub mod text_enum;
 pub mod users;
+pub mod web;
 pub mod worker;

@@ -1,6 +1,6 @@
 //! `/api/v2/auth/…`: login, logout, me.
 
-use super::{CurrentUser, session};
+use super::{AuthError, CurrentUser, session};
 use crate::http::{ApiError, AppState, ClientAddress, JsonBody};
 use crate::users::User;
 use axum::Json;
@@ -15,11 +15,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// `/auth/…`, declared once with their OpenAPI entries.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(login))
-        .routes(routes!(logout))
-        .routes(routes!(me))
-        .routes(routes!(start_session, end_session))
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me)).routes(routes!(
+        current_session,
+        start_session,
+        end_session
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,6 +93,35 @@ pub async fn me(caller: CurrentUser) -> Json<User> {
 pub struct SessionResponse {
     pub expires_at: DateTime<Utc>,
     pub user: User,
+}
+
+/// Whether the browser holds a live session, and whose.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentSession {
+    /// Null without a session cookie, or when its session has ended or expired.
+    pub user: Option<User>,
+}
+
+/// The browser's session, if any: always 200, so a page can ask on load without a failed
+/// request in its console. A cookie whose session is over is cleared.
+#[utoipa::path(
+    get, path = "/api/v2/auth/session", tag = "auth",
+    responses((status = 200, description = "The session's user, or null", body = CurrentSession))
+)]
+pub async fn current_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    let Some(token) = session::token_from_cookies(&headers) else {
+        return Ok(Json(CurrentSession { user: None }).into_response());
+    };
+    match state.auth.authenticate(&token).await {
+        Ok(user) => Ok(Json(CurrentSession { user: Some(user) }).into_response()),
+        Err(AuthError::Unauthorized(_)) => {
+            Ok(([(SET_COOKIE, session::clear_cookie(&headers))], Json(CurrentSession { user: None })).into_response())
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// Log in for a browser: the token is set as an HttpOnly, SameSite=Strict cookie

@@ -19,11 +19,13 @@ use crate::storage::Store;
 use crate::users::{self, UserService};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::header::{REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
@@ -66,14 +68,24 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
 }
 
+/// The OpenAPI document, pretty-printed: what `/api/v2/openapi.json` serves and the web app's
+/// types are generated from (`web/src/api/openapi.json`).
+pub fn openapi_json() -> String {
+    let (_, document) = routes().split_for_parts();
+    document.to_pretty_json().expect("the OpenAPI document serialises")
+}
+
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let (api, document) = routes().split_for_parts();
     api.merge(SwaggerUi::new("/docs").url("/api/v2/openapi.json", document))
-        .fallback(|| async { ApiError::not_found("no such route") })
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        // Every answer, API or page: no content sniffing, no full URLs leaked to other sites.
+        .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(CatchPanicLayer::custom(|_| -> Response { ApiError::internal("handler panicked").into_response() }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
         description = "Durable background jobs you can watch live: progress, failures, history."
     ),
     modifiers(&BearerAuth),
-    components(schemas(crate::live::LiveMessage, crate::live::SnapshotReason)),
+    components(schemas(crate::live::LiveMessage, crate::live::SnapshotReason, crate::live::routes::LiveScope)),
     tags(
         (name = "jobs", description = "Background jobs and their progress"),
         (name = "auth", description = "Login, logout, the current user"),

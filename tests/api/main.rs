@@ -27,4 +27,5 @@ mod schema;
 mod sessions;
 mod store;
 mod users;
+mod web;
 mod worker;

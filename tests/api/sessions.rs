@@ -89,6 +89,20 @@ contract_tests! {
         assert_eq!(app.send(req).await.status, StatusCode::CREATED);
     }
 
+    async fn a_page_asks_for_its_session_without_a_failed_request(app) {
+        app.new_user("ann@example.com").await;
+        let none = browser(app, Method::GET, "/api/v2/auth/session", "other=1", None, None).await;
+        assert_eq!((none.status, &none.body), (StatusCode::OK, &json!({"user": null})));
+        assert!(none.headers.get("set-cookie").is_none());
+        let (_, cookie) = start_session(app, "jobs.example.com", "ann@example.com").await;
+        let live = browser(app, Method::GET, "/api/v2/auth/session", &cookie, None, None).await;
+        assert_eq!((live.status, live.body["user"]["email"].as_str()), (StatusCode::OK, Some("ann@example.com")));
+        browser(app, Method::DELETE, "/api/v2/auth/session", &cookie, Some(OURS), None).await;
+        let ended = browser(app, Method::GET, "/api/v2/auth/session", &cookie, None, None).await;
+        assert_eq!((ended.status, &ended.body), (StatusCode::OK, &json!({"user": null})));
+        assert!(ended.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"), "a dead cookie is cleared");
+    }
+
     async fn ending_a_session_revokes_it_on_the_server(app) {
         app.new_user("ann@example.com").await;
         let (_, cookie) = start_session(app, "jobs.example.com", "ann@example.com").await;

@@ -27,7 +27,7 @@ pub struct HistoryQuery {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before (RFC 3339).
     pub created_to: Option<DateTime<Utc>>,
-    /// Matches a job id prefix, the file name or the error text (case ignored; at most 200 characters).
+    /// Matches a job id prefix, the file name or the first 300 characters of the error text (case ignored; at most 200 characters).
     pub q: Option<String>,
     /// `next_cursor` of the previous page (with the same filters).
     pub cursor: Option<String>,

@@ -1,0 +1,160 @@
+// The page in a real browser against a real `jobwatch serve` (make test runs this; see
+// web/README.md). Each scenario opens its own contexts; every page must end with no console
+// error, failed request or error status, and no serious accessibility violation.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync } from 'node:fs';
+import { accessibilityReport, checkAccessibility, launch, screenshot, SCREENSHOTS, session } from './browser.mjs';
+import { Server } from './server.mjs';
+
+const bin = process.env.JOBWATCH_BIN;
+if (!bin) throw new Error('JOBWATCH_BIN: the jobwatch binary to test');
+
+const widget = (page) => page.locator('.widget-count');
+let users = 0;
+const fresh = (server, name) => server.user(`${name}-${++users}@example.com`);
+
+const scenarios = {
+  async 'a job the user starts shows "1 running", then "0 running" and its toast'(server, browser) {
+    const ann = await fresh(server, 'ann');
+    const s = await session(browser, server, ann.email);
+    await widget(s.page).filter({ hasText: '0 running' }).waitFor();
+    await checkAccessibility(s.page, 'jobs (empty)');
+    const job = await server.processing(ann, { steps: 15, stepMs: 200, label: 'suppliers-2026.csv' });
+    await widget(s.page).filter({ hasText: '1 running' }).waitFor();
+    await s.page.locator('.widget-button').click();
+    const bar = s.page.locator(`.widget-panel [data-job-id="${job.id}"] [role="progressbar"]`);
+    await s.page.waitForFunction((el) => Number(el.getAttribute('aria-valuenow')) > 0, await bar.elementHandle());
+    await checkAccessibility(s.page, 'jobs with the running panel open');
+    await screenshot(s.page, 'dashboard');
+    await s.page.keyboard.press('Escape');
+    await widget(s.page).filter({ hasText: '0 running' }).waitFor({ timeout: 15_000 });
+    await s.page.locator('.toast', { hasText: 'suppliers-2026.csv' }).waitFor();
+    await s.page.locator(`tr[data-job-id="${job.id}"]`, { hasText: 'Completed' }).waitFor();
+    return s;
+  },
+
+  async 'cancel a running job from the widget'(server, browser) {
+    const bob = await fresh(server, 'bob');
+    const s = await session(browser, server, bob.email);
+    const job = await server.processing(bob, { steps: 200, stepMs: 100, label: 'huge.csv' });
+    await widget(s.page).filter({ hasText: '1 running' }).waitFor();
+    await s.page.locator('.widget-button').click();
+    await s.page.getByRole('region', { name: 'Your active jobs' }).getByRole('button', { name: 'Cancel Processing huge.csv' }).click();
+    await server.until(bob, job.id, (j) => j.status === 'cancelled', 'cancelled');
+    await widget(s.page).filter({ hasText: '0 running' }).waitFor();
+    await s.page.locator(`.widget-panel [data-job-id="${job.id}"]`, { hasText: 'Cancelled' }).waitFor();
+    return s;
+  },
+
+  async 'retry a failed job from History, and see who retried it in its timeline'(server, browser) {
+    const cat = await fresh(server, 'cat');
+    const job = await server.processing(cat, { steps: 3, stepMs: 10, failAt: 2, label: 'broken.csv' });
+    await server.until(cat, job.id, (j) => j.status === 'failed', 'failed');
+    const s = await session(browser, server, cat.email);
+    await s.page.goto('/?status=failed');
+    const row = s.page.locator(`tr[data-job-id="${job.id}"]`);
+    await row.getByText('step 2').first().waitFor();
+    await row.getByRole('button', { name: 'Retry Processing broken.csv' }).click();
+    await server.until(cat, job.id, (j) => j.attempt === 2 && j.status === 'failed', 'failed again on attempt 2');
+    await s.page.goto(`/jobs/${job.id}`);
+    await s.page.locator('.timeline li', { hasText: `Retried` }).filter({ hasText: cat.email }).waitFor();
+    await checkAccessibility(s.page, 'job detail with its timeline');
+    await screenshot(s.page, 'job-timeline');
+    return s;
+  },
+
+  async 'bulk retry every failed job on a page'(server, browser) {
+    const dan = await fresh(server, 'dan');
+    const jobs = [];
+    for (let i = 0; i < 3; i++) jobs.push(await server.processing(dan, { steps: 2, stepMs: 10, failAt: 1, label: `bad-${i}.csv` }));
+    for (const job of jobs) await server.until(dan, job.id, (j) => j.status === 'failed', 'failed');
+    const s = await session(browser, server, dan.email);
+    await s.page.goto('/?status=failed');
+    await s.page.getByRole('button', { name: 'Retry all failed on this page (3)' }).click();
+    await s.page.getByText('3 of 3 done').waitFor();
+    for (const job of jobs) await server.until(dan, job.id, (j) => j.attempt === 2, 'retried');
+    await checkAccessibility(s.page, 'history filtered to failed jobs');
+    return s;
+  },
+
+  async 'two users never see each other’s jobs'(server, browser) {
+    const eve = await fresh(server, 'eve');
+    const fay = await fresh(server, 'fay');
+    const a = await session(browser, server, eve.email);
+    const b = await session(browser, server, fay.email);
+    const job = await server.processing(eve, { steps: 30, stepMs: 100, label: 'eve-only.csv' });
+    await widget(a.page).filter({ hasText: '1 running' }).waitFor();
+    await a.page.locator(`tr[data-job-id="${job.id}"]`).waitFor();
+    await b.page.waitForTimeout(1000); // time for a leak to show, were there one
+    assert.equal(await widget(b.page).textContent(), '0 running');
+    assert.equal(await b.page.locator(`[data-job-id="${job.id}"]`).count(), 0);
+    assert.equal(await b.page.getByText('eve-only.csv').count(), 0);
+    await b.page.goto(`/jobs/${job.id}`, { waitUntil: 'networkidle' });
+    await b.page.getByText('There is no such job among yours.').waitFor();
+    b.problems.splice(0, b.problems.length, ...b.problems.filter((p) => !p.startsWith('HTTP 404') && !p.includes('status of 404')));
+    return [a, b];
+  },
+
+  async 'the server restarts mid-job: the page reconnects and shows the final state'(server, browser) {
+    const gus = await fresh(server, 'gus');
+    const s = await session(browser, server, gus.email, { width: 375, height: 740, colorScheme: 'dark' });
+    const job = await server.processing(gus, { steps: 20, stepMs: 150, label: 'restart.csv' });
+    await widget(s.page).filter({ hasText: '1 running' }).waitFor();
+    s.outage(true);
+    await server.stop();
+    await s.page.locator('.live[data-state="reconnecting"]').waitFor();
+    await server.up();
+    await s.page.locator('.live[data-state="live"]').waitFor({ timeout: 20_000 });
+    s.outage(false);
+    await server.until(gus, job.id, (j) => j.status === 'completed', 'completed after the restart');
+    await s.page.locator(`tr[data-job-id="${job.id}"]`, { hasText: 'Completed' }).waitFor({ timeout: 15_000 });
+    await widget(s.page).filter({ hasText: '0 running' }).waitFor();
+    const wide = await s.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= 375, `no sideways scrolling at 375 px (page is ${wide} px wide)`);
+    await checkAccessibility(s.page, 'jobs at 375 px, dark');
+    await screenshot(s.page, 'narrow-dark');
+    return s;
+  },
+
+  async 'logging out shows the login and stops the live channel'(server, browser) {
+    const hal = await fresh(server, 'hal');
+    const s = await session(browser, server, hal.email);
+    const sockets = [];
+    s.page.on('websocket', (ws) => sockets.push(ws));
+    await s.page.getByRole('button', { name: 'Log out' }).click();
+    await s.page.getByRole('button', { name: 'Log in' }).waitFor();
+    await checkAccessibility(s.page, 'login');
+    await s.page.waitForTimeout(12_000); // past a reconnect and a poll, were either still running
+    assert.equal(sockets.length, 0, 'no socket opened after logout');
+    return s;
+  },
+};
+
+const server = await Server.start(bin);
+const browser = await launch();
+let failed = 0;
+try {
+  for (const [name, scenario] of Object.entries(scenarios)) {
+    const started = Date.now();
+    try {
+      const sessions = [await scenario(server, browser)].flat();
+      for (const s of sessions) {
+        assert.deepEqual(s.problems, [], 'no console errors, failed requests or error statuses');
+        await s.context.close();
+      }
+      console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (error) {
+      failed += 1;
+      console.log(`FAIL ${name}\n${error.stack ?? error}`);
+    }
+  }
+} finally {
+  await browser.close();
+  await server.dispose();
+}
+console.log(accessibilityReport());
+// The README's screenshot is replaced on request only (it is committed).
+const readme = new URL('../../docs/dashboard.png', import.meta.url).pathname;
+if (!failed && (process.env.UPDATE_SCREENSHOT === '1' || !existsSync(readme))) copyFileSync(`${SCREENSHOTS}dashboard.png`, readme);
+console.log(`e2e: ${Object.keys(scenarios).length - failed} passed, ${failed} failed (screenshots in ${SCREENSHOTS})`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,34 @@
+// Every logged-in page: the header (navigation, live state, running jobs, the user), toasts.
+import type { ReactNode } from 'react';
+import { Link } from 'wouter';
+import type { User } from '../api/types';
+import { useLogout } from '../auth/session';
+import { LiveIndicator } from './LiveIndicator';
+import { RunningJobsWidget } from './RunningJobsWidget';
+import { NotifyToggle, Toasts } from './Toasts';
+
+export function Layout({ user, children }: { user: User; children: ReactNode }) {
+  const logout = useLogout();
+  return (
+    <>
+      <a className="skip" href="#content">Skip to content</a>
+      <header className="header">
+        <Link href="/" className="brand">jobwatch</Link>
+        <nav aria-label="Main">
+          <Link href="/">Jobs</Link>
+        </nav>
+        <div className="header-end">
+          <LiveIndicator />
+          <RunningJobsWidget />
+          <NotifyToggle />
+          <span className="muted small user">{user.email}</span>
+          <button type="button" className="secondary small" onClick={() => logout.mutate()} disabled={logout.isPending}>
+            Log out
+          </button>
+        </div>
+      </header>
+      <div id="content">{children}</div>
+      <Toasts />
+    </>
+  );
+}
