@@ -62,7 +62,6 @@ pub struct DatasetResponse {
     pub sha256: Option<String>,
     pub row_count: Option<i64>,
     /// In file order, each with its inferred type: integer, decimal, boolean, date or text.
-    #[schema(value_type = Vec<Object>)]
     pub columns: Vec<Column>,
     /// The first rows, as text.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,6 +98,7 @@ pub struct DatasetPage {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DatasetQuery {
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<u32>,
@@ -107,6 +107,7 @@ pub struct DatasetQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// The supplier, when not sent as a form field before `file`.

@@ -139,3 +139,22 @@ fn every_reference_in_the_openapi_document_resolves() {
         assert!(document.pointer(pointer).is_some(), "{target} does not resolve");
     }
 }
+
+#[test]
+fn path_parameters_are_in_their_paths_and_the_rest_are_queries() {
+    let document: Value = serde_json::from_str(&jobwatch::http::openapi_json()).unwrap();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                assert_eq!(
+                    parameter["in"] == "path",
+                    in_path,
+                    "{method} {path}: parameter {name} is in {}",
+                    parameter["in"]
+                );
+            }
+        }
+    }
+}

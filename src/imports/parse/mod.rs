@@ -31,7 +31,7 @@ pub const PREVIEW_BYTES: usize = 1 << 20;
 /// Most columns a file may have (XLSX's own limit): each costs memory while parsing.
 pub const MAX_COLUMNS: usize = 16_384;
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Column {
     pub name: String,
     #[serde(rename = "type")]

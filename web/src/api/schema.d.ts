@@ -540,6 +540,12 @@ export interface components {
             /** @description One per distinct id, in the order given. */
             results: components["schemas"]["BulkItem"][];
         };
+        Column: {
+            name: string;
+            type: components["schemas"]["ColumnType"];
+        };
+        /** @enum {string} */
+        ColumnType: "integer" | "decimal" | "boolean" | "date" | "text";
         CreateExportRequest: {
             /** Format: uuid */
             dataset_id: string;
@@ -604,7 +610,7 @@ export interface components {
         /** @description A dataset; `preview` only when one dataset is asked for. */
         DatasetResponse: {
             /** @description In file order, each with its inferred type: integer, decimal, boolean, date or text. */
-            columns: Record<string, never>[];
+            columns: components["schemas"]["Column"][];
             /** Format: date-time */
             created_at: string;
             /** @example csv */
@@ -1142,14 +1148,14 @@ export interface operations {
     };
     list_datasets: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Page size, 1 to 200 (default 50). */
-                limit: number | null;
+                limit?: number;
                 /** @description Datasets older than this one (the previous page's `next_before`). */
-                before: string | null;
+                before?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -1235,12 +1241,12 @@ export interface operations {
     };
     upload_file: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description The supplier, when not sent as a form field before `file`. */
-                supplier_id: string | null;
+                supplier_id?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         /** @description Fields `supplier_id`, then `file` */
