@@ -33,6 +33,53 @@ const scenarios = {
     return s;
   },
 
+  async 'the spec: upload a file on Imports → "1 running" → "0 running" → the dataset is listed, exported and downloadable'(server, browser) {
+    const ivy = await fresh(server, 'ivy');
+    const s = await session(browser, server, ivy.email);
+    await s.page.getByRole('link', { name: 'Imports' }).click();
+    await s.page.getByLabel('New supplier').fill('Acme Ltd');
+    await s.page.getByRole('button', { name: 'Add supplier' }).click();
+    await s.page.getByRole('combobox', { name: 'Supplier' }).filter({ hasText: 'Acme Ltd' }).waitFor();
+    await checkAccessibility(s.page, 'imports');
+    const rows = ['sku,name,price,updated'];
+    for (let i = 0; i < 200_000; i++) rows.push(`SKU-${i},Widget ${i},${(i % 1000) / 10},2026-11-${String((i % 28) + 1).padStart(2, '0')}`);
+    await s.page.locator('input[type="file"]').setInputFiles({ name: 'prices.csv', mimeType: 'text/csv', buffer: Buffer.from(rows.join('\n')) });
+    await widget(s.page).filter({ hasText: '1 running' }).waitFor();
+    const upload = s.page.locator('.upload', { hasText: 'prices.csv' });
+    await upload.getByText('Dataset ready').waitFor({ timeout: 60_000 });
+    await widget(s.page).filter({ hasText: '0 running' }).waitFor();
+    await screenshot(s.page, 'imported');
+    await s.page.getByRole('link', { name: 'Datasets' }).click();
+    await s.page.getByRole('link', { name: 'prices.csv', exact: true }).click();
+    await s.page.getByText('200,000 rows').waitFor();
+    await s.page.getByRole('columnheader', { name: 'price decimal' }).waitFor();
+    await checkAccessibility(s.page, 'dataset with its preview');
+    await s.page.getByRole('button', { name: 'Export as CSV' }).click();
+    const link = s.page.getByRole('link', { name: 'Download the CSV file' });
+    await link.waitFor({ timeout: 60_000 });
+    const [download] = await Promise.all([s.page.waitForEvent('download'), link.click()]);
+    const text = await (await download.createReadStream()).toArray();
+    assert.match(Buffer.concat(text).subarray(0, 40).toString(), /^sku,name,price,updated/);
+    await screenshot(s.page, 'dataset');
+    return s;
+  },
+
+  async 'a broken file fails at once, saying why and on which line'(server, browser) {
+    const joe = await fresh(server, 'joe');
+    const s = await session(browser, server, joe.email);
+    await s.page.goto('/imports');
+    await s.page.getByLabel('New supplier').fill('Broken Inc');
+    await s.page.getByRole('button', { name: 'Add supplier' }).click();
+    await s.page.getByRole('combobox', { name: 'Supplier' }).waitFor();
+    const csv = 'sku,price\nA-1,1.00\nA-2,2.00,surprise,extra\n';
+    await s.page.locator('input[type="file"]').setInputFiles({ name: 'broken.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    const failure = s.page.locator('.upload', { hasText: 'broken.csv' }).getByRole('alert');
+    await failure.waitFor({ timeout: 30_000 });
+    assert.match(await failure.textContent(), /line 3/);
+    await s.page.locator('.toast', { hasText: 'broken.csv' }).waitFor();
+    return s;
+  },
+
   async 'cancel a running job from the widget'(server, browser) {
     const bob = await fresh(server, 'bob');
     const s = await session(browser, server, bob.email);

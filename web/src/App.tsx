@@ -5,6 +5,9 @@ import { useSession } from './auth/session';
 import { Layout } from './components/Layout';
 import { HistoryPage } from './history/HistoryPage';
 import { JobPage } from './history/JobPage';
+import { DatasetPage } from './datasets/DatasetPage';
+import { DatasetsPage } from './datasets/DatasetsPage';
+import { ImportsPage } from './imports/ImportsPage';
 import { BackgroundJobsProvider } from './live/BackgroundJobs';
 
 export function App() {
@@ -25,6 +28,9 @@ export function App() {
         <Switch>
           <Route path="/" component={HistoryPage} />
           <Route path="/jobs/:id">{(params) => <JobPage id={params.id} />}</Route>
+          <Route path="/imports" component={ImportsPage} />
+          <Route path="/datasets" component={DatasetsPage} />
+          <Route path="/datasets/:id">{(params) => <DatasetPage id={params.id} />}</Route>
           <Route>
             <main className="page">
               <h1>Not found</h1>

@@ -1,6 +1,6 @@
 // Every logged-in page: the header (navigation, live state, running jobs, the user), toasts.
 import type { ReactNode } from 'react';
-import { Link } from 'wouter';
+import { Link, useRoute } from 'wouter';
 import type { User } from '../api/types';
 import { useLogout } from '../auth/session';
 import { LiveIndicator } from './LiveIndicator';
@@ -15,7 +15,9 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
       <header className="header">
         <Link href="/" className="brand">jobwatch</Link>
         <nav aria-label="Main">
-          <Link href="/">Jobs</Link>
+          <NavLink href="/">Jobs</NavLink>
+          <NavLink href="/imports">Imports</NavLink>
+          <NavLink href="/datasets">Datasets</NavLink>
         </nav>
         <div className="header-end">
           <LiveIndicator />
@@ -30,5 +32,17 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
       <div id="content">{children}</div>
       <Toasts />
     </>
+  );
+}
+
+/** A navigation link that says which page is open (aria-current), not by colour alone. */
+function NavLink({ href, children }: { href: string; children: ReactNode }) {
+  const [exact] = useRoute(href);
+  const [nested] = useRoute(`${href}/*`);
+  const current = exact || (href !== '/' && nested);
+  return (
+    <Link href={href} aria-current={current ? 'page' : undefined}>
+      {children}
+    </Link>
   );
 }
