@@ -194,3 +194,13 @@ mod tests {
         assert_eq!(like_escaped("50%_a\\b"), "50\\%\\_a\\\\b");
     }
 }
+
+/// The unfinished jobs of one type and status: how many, and since when the oldest waits.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueDepth {
+    pub job_type: JobType,
+    /// `pending` or `running`.
+    pub status: JobStatus,
+    pub count: i64,
+    pub oldest_created_at: DateTime<Utc>,
+}

@@ -3,7 +3,7 @@
 
 use super::JobStatus;
 use super::events::Owners;
-use super::history::{HistoryError, HistoryFilter, MAX_PAGE, Owner, Position};
+use super::history::{HistoryError, HistoryFilter, MAX_PAGE, Owner, Position, QueueDepth};
 use super::model::{Job, JobType, NewJob, ViewedAt};
 use super::state::{Action, Actor, JobChange};
 use super::timeline::{TimelineEntry, timeline};
@@ -257,6 +257,11 @@ impl JobService {
                 self.apply_change(id, name, other.change(self.clock.now()).by(by)).await
             }
         }
+    }
+
+    /// Every user's unfinished jobs by type and status (for admins: the caller checks).
+    pub async fn queue_depth(&self) -> Result<Vec<QueueDepth>, JobError> {
+        Ok(self.store.queue_depth().await?)
     }
 
     /// A job's timeline, if `viewer` may see the job: see [`super::timeline`].

@@ -26,6 +26,30 @@ async fn jobs(app: &TestApp, user: &TestUser, n: usize) -> Vec<String> {
 }
 
 contract_tests! {
+    async fn admins_see_the_queue_depth_by_type_and_state(app) {
+        let ann = app.new_user("ann@example.com").await;
+        let bob = app.new_user("bob@example.com").await;
+        let admin = app.new_admin("root@example.com").await;
+        let first = app.create_job(&ann, "validation").await;
+        app.create_job(&bob, "validation").await;
+        let running = app.create_job(&bob, "export").await;
+        app.post(&format!("/api/v2/jobs/{}/start", running["id"].as_str().unwrap()), &bob, json!({})).await;
+        let done = app.create_job(&ann, "export").await;
+        let done_id = done["id"].as_str().unwrap();
+        app.post(&format!("/api/v2/jobs/{done_id}/start"), &ann, json!({})).await;
+        app.post(&format!("/api/v2/jobs/{done_id}/complete"), &ann, json!({})).await;
+
+        let res = app.get("/api/v2/admin/queue", &admin).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let counts: Vec<(String, String, i64)> = res.body.as_array().unwrap().iter()
+            .map(|d| (d["job_type"].as_str().unwrap().into(), d["status"].as_str().unwrap().into(), d["count"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(counts, vec![("export".into(), "running".into(), 1), ("validation".into(), "pending".into(), 2)]);
+        let validation = res.body.as_array().unwrap().iter().find(|d| d["job_type"] == "validation").unwrap();
+        assert_eq!(validation["oldest_created_at"], first["created_at"]);
+        assert_eq!(app.get("/api/v2/admin/queue", &ann).await.status, StatusCode::FORBIDDEN);
+    }
+
     async fn history_pages_newest_first_and_stays_put_while_jobs_arrive(app) {
         let user = app.new_user("u@example.com").await;
         let made = jobs(app, &user, 5).await;

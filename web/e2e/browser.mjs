@@ -16,7 +16,7 @@ export async function launch() {
 }
 
 /** A browser context of its own (its own cookies) with one page, logged in as `email`. */
-export async function session(browser, server, email, { width = 1280, height = 800, colorScheme = 'light' } = {}) {
+export async function session(browser, server, email, { width = 1280, height = 800, colorScheme = 'light', password = PASSWORD } = {}) {
   const context = await browser.newContext({ baseURL: server.url, viewport: { width, height }, colorScheme });
   const page = await context.newPage();
   const problems = [];
@@ -33,7 +33,7 @@ export async function session(browser, server, email, { width = 1280, height = 8
   page.on('response', (r) => r.status() >= 400 && note(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`));
   await page.goto('/');
   await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.locator('.live[data-state="live"]').waitFor();
   return {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync } from 'node:fs';
 import { accessibilityReport, checkAccessibility, launch, screenshot, SCREENSHOTS, session } from './browser.mjs';
-import { Server } from './server.mjs';
+import { ADMIN, PASSWORD, Server } from './server.mjs';
 
 const bin = process.env.JOBWATCH_BIN;
 if (!bin) throw new Error('JOBWATCH_BIN: the jobwatch binary to test');
@@ -160,6 +160,32 @@ const scenarios = {
     assert.ok(wide <= 375, `no sideways scrolling at 375 px (page is ${wide} px wide)`);
     await checkAccessibility(s.page, 'jobs at 375 px, dark');
     await screenshot(s.page, 'narrow-dark');
+    return s;
+  },
+
+  async 'an admin sees the queue and every user’s jobs, manages schedules and adds users'(server, browser) {
+    const kim = await fresh(server, 'kim');
+    const waiting = await server.api('POST', '/jobs', kim.token, { job_type: 'validation', metadata: { filename: 'kims-file.csv' } });
+    const s = await session(browser, server, ADMIN.email, { password: ADMIN.password });
+    await s.page.getByRole('link', { name: 'Admin' }).click();
+    await s.page.getByRole('row', { name: /validation Waiting \d+/ }).waitFor();
+    await s.page.getByLabel('Name').fill('nightly-check');
+    await s.page.getByLabel('Cron').fill('0 3 * * *');
+    await s.page.getByRole('button', { name: 'Add schedule' }).click();
+    await s.page.getByRole('cell', { name: 'nightly-check', exact: true }).waitFor();
+    await checkAccessibility(s.page, 'admin');
+    await screenshot(s.page, 'admin');
+    await s.page.getByRole('button', { name: 'Remove schedule nightly-check' }).click();
+    await s.page.getByRole('cell', { name: 'nightly-check', exact: true }).waitFor({ state: 'detached' });
+    const form = s.page.getByRole('form', { name: 'Add a user' });
+    await form.getByLabel('Email').fill('new-colleague@example.com');
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await s.page.getByText('Added new-colleague@example.com.').waitFor();
+    await server.token('new-colleague@example.com', PASSWORD);
+    await s.page.getByRole('link', { name: 'Every user’s jobs' }).click();
+    await s.page.locator(`tr[data-job-id="${waiting.id}"]`).waitFor();
+    assert.ok(await s.page.getByLabel('Every user').isChecked());
     return s;
   },
 

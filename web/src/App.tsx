@@ -1,5 +1,6 @@
 // The page's routes, behind the login.
 import { Route, Switch } from 'wouter';
+import { AdminPage } from './admin/AdminPage';
 import { LoginPage } from './auth/LoginPage';
 import { useSession } from './auth/session';
 import { Layout } from './components/Layout';
@@ -31,6 +32,7 @@ export function App() {
           <Route path="/imports" component={ImportsPage} />
           <Route path="/datasets" component={DatasetsPage} />
           <Route path="/datasets/:id">{(params) => <DatasetPage id={params.id} />}</Route>
+          {user.is_admin && <Route path="/admin" component={AdminPage} />}
           <Route>
             <main className="page">
               <h1>Not found</h1>

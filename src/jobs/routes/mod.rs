@@ -3,6 +3,7 @@
 
 mod bulk;
 mod history;
+mod queue;
 
 use super::model::{Job, JobStatus, JobType, ViewedAt};
 use super::service::CreateJob;
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_job, history::list_jobs))
         .routes(routes!(bulk::bulk_action))
+        .routes(routes!(queue::queue_depth))
         // The spec's router declares `POST /`: answer that spelling too (undocumented alias).
         .route("/api/v2/jobs/", axum::routing::post(create_job))
         .routes(routes!(active_jobs))

@@ -1,7 +1,7 @@
 //! History pages and audit trails on SQLite.
 
 use super::{SqliteStore, job_from_row, json_list, required, time_column, time_text, uuid_column};
-use crate::jobs::history::{HistoryFilter, Owner, id_prefix, like_escaped};
+use crate::jobs::history::{HistoryFilter, Owner, QueueDepth, id_prefix, like_escaped};
 use crate::jobs::model::Job;
 use crate::jobs::timeline::AuditRecord;
 use crate::storage::history::HistoryStore;
@@ -82,6 +82,26 @@ impl HistoryStore for SqliteStore {
                     attempt: r.try_get("attempt")?,
                     message: r.try_get("message")?,
                     bulk: r.try_get("bulk")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn queue_depth(&self) -> StoreResult<Vec<QueueDepth>> {
+        let rows = sqlx::query(
+            "select job_type, status, count(*) as count, min(created_at) as oldest \
+             from background_jobs where status in ('pending', 'running') group by job_type, status \
+             order by job_type, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QueueDepth {
+                    job_type: parse_column(&Uuid::nil(), r.try_get("job_type")?)?,
+                    status: parse_column(&Uuid::nil(), r.try_get("status")?)?,
+                    count: r.try_get("count")?,
+                    oldest_created_at: required("queue", "oldest", time_column("queue", r, "oldest")?)?,
                 })
             })
             .collect()

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/v2/admin/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every user's `pending` and `running` jobs counted by type and status, with the oldest one's
+         *     creation time (admins only). Reads only unfinished jobs, whatever the table's size.
+         */
+        get: operations["queue_depth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/auth/login": {
         parameters: {
             query?: never;
@@ -766,6 +786,16 @@ export interface components {
             /** @description What the job is doing now, a short line (cut to 200 characters); kept until replaced. */
             stage?: string | null;
         };
+        /** @description The unfinished jobs of one type and status: how many, and since when the oldest waits. */
+        QueueDepth: {
+            /** Format: int64 */
+            count: number;
+            job_type: components["schemas"]["JobType"];
+            /** Format: date-time */
+            oldest_created_at: string;
+            /** @description `pending` or `running`. */
+            status: components["schemas"]["JobStatus"];
+        };
         Schedule: {
             /** Format: date-time */
             created_at: string;
@@ -860,6 +890,44 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    queue_depth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description By type, then pending before running; absent pairs have no jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueDepth"][];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;

@@ -18,6 +18,7 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
           <NavLink href="/">Jobs</NavLink>
           <NavLink href="/imports">Imports</NavLink>
           <NavLink href="/datasets">Datasets</NavLink>
+          {user.is_admin && <NavLink href="/admin">Admin</NavLink>}
         </nav>
         <div className="header-end">
           <LiveIndicator />

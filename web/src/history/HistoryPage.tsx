@@ -9,6 +9,7 @@ import { jobTitle, STATUS_NAMES, when } from '../components/jobText';
 import { ProgressBar } from '../components/ProgressBar';
 import { StatusBadge } from '../components/StatusBadge';
 import { useBulkAction, useJobAction } from '../components/useJobActions';
+import { useSession } from '../auth/session';
 import { useBackgroundJobs } from '../live/BackgroundJobs';
 import { apiQuery, readFilters, STATUSES, TYPES, withLive, writeFilters, type HistoryFilters } from './filters';
 
@@ -23,6 +24,7 @@ export function HistoryPage() {
     placeholderData: keepPreviousData,
   });
   const { jobs: live } = useBackgroundJobs();
+  const admin = useSession().data?.is_admin ?? false;
   const rows = page.data ? withLive(page.data.items, live, filters) : [];
   const bulk = useBulkAction();
   const failed = rows.filter((job) => job.status === 'failed' || job.status === 'cancelled');
@@ -30,8 +32,8 @@ export function HistoryPage() {
 
   return (
     <main className="page">
-      <h1>Jobs</h1>
-      <Filters key={search} filters={filters} onChange={go} />
+      <h1>{filters.user === 'all' ? 'Every user’s jobs' : 'Jobs'}</h1>
+      <Filters key={search} filters={filters} onChange={go} admin={admin} />
       <div className="toolbar">
         <button type="button" disabled={failed.length === 0 || bulk.isPending} onClick={() => bulk.mutate({ action: 'retry', ids: failed.map((j) => j.id) })}>
           Retry all failed on this page ({failed.length})
@@ -57,7 +59,7 @@ export function HistoryPage() {
   );
 }
 
-function Filters({ filters, onChange }: { filters: HistoryFilters; onChange: (f: HistoryFilters) => void }) {
+function Filters({ filters, onChange, admin }: { filters: HistoryFilters; onChange: (f: HistoryFilters) => void; admin: boolean }) {
   const [q, setQ] = useState(filters.q ?? '');
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -92,6 +94,12 @@ function Filters({ filters, onChange }: { filters: HistoryFilters; onChange: (f:
         Search
         <input type="search" placeholder="File name, error or job id" value={q} onChange={(e) => setQ(e.target.value)} />
       </label>
+      {admin && (
+        <label className="checkbox">
+          <input type="checkbox" checked={filters.user === 'all'} onChange={(e) => onChange({ ...filters, user: e.target.checked ? 'all' : undefined, cursor: undefined })} />{' '}
+          Every user
+        </label>
+      )}
       <button type="submit">Search</button>
     </form>
   );

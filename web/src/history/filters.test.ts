@@ -8,8 +8,9 @@ const job = (id: string, extra: Partial<Job> = {}): Job =>
 
 describe('history filters', () => {
   it('round-trip through the URL, dropping what the service would refuse', () => {
-    const filters = readFilters('?status=failed,bogus,cancelled&type=import&from=2026-12-01&to=nope&q=%20prices%20&cursor=abc');
-    expect(filters).toEqual({ status: ['failed', 'cancelled'], type: ['import'], from: '2026-12-01', to: undefined, q: 'prices', cursor: 'abc' });
+    const filters = readFilters('?status=failed,bogus,cancelled&type=import&from=2026-12-01&to=nope&q=%20prices%20&user=all&cursor=abc');
+    expect(filters).toEqual({ status: ['failed', 'cancelled'], type: ['import'], from: '2026-12-01', to: undefined, q: 'prices', user: 'all', cursor: 'abc' });
+    expect(readFilters('?user=someone-else').user).toBeUndefined();
     expect(readFilters(writeFilters(filters))).toEqual(filters);
     expect(writeFilters(readFilters(''))).toBe('');
   });

@@ -14,6 +14,8 @@ export interface HistoryFilters {
   /** `YYYY-MM-DD`, the last day included (local time). */
   to?: string;
   q?: string;
+  /** Admins: every user's jobs. */
+  user?: 'all';
   cursor?: string;
 }
 
@@ -29,6 +31,7 @@ export function readFilters(search: string): HistoryFilters {
     from: day(params.get('from')),
     to: day(params.get('to')),
     q: params.get('q')?.trim() || undefined,
+    user: params.get('user') === 'all' ? 'all' : undefined,
     cursor: params.get('cursor') || undefined,
   };
 }
@@ -40,6 +43,7 @@ export function writeFilters(filters: HistoryFilters): string {
   if (filters.from) params.set('from', filters.from);
   if (filters.to) params.set('to', filters.to);
   if (filters.q) params.set('q', filters.q);
+  if (filters.user) params.set('user', filters.user);
   if (filters.cursor) params.set('cursor', filters.cursor);
   const text = params.toString();
   return text ? `?${text}` : '';
@@ -61,6 +65,7 @@ export function apiQuery(filters: HistoryFilters) {
     created_from: filters.from ? startOf(filters.from) : undefined,
     created_to: filters.to ? dayAfter(filters.to) : undefined,
     q: filters.q,
+    user: filters.user,
     cursor: filters.cursor,
     limit: 50,
   };
