@@ -123,6 +123,7 @@ impl From<JobError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", err.to_string())
             }
             JobError::Forbidden => ApiError::forbidden(err.to_string()),
+            JobError::CannotRetry(_) => ApiError::new(StatusCode::CONFLICT, "cannot_retry", err.to_string()),
             JobError::Store(e) => e.into(),
         }
     }

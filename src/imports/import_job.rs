@@ -153,6 +153,17 @@ impl JobHandler for ImportHandler {
         }
     }
 
+    /// A rejected or cancelled import's file was removed: running it again could only fail.
+    async fn can_run_again(&self, job: &crate::jobs::Job) -> Result<(), String> {
+        match self.objects.size(&raw_key(job.id)).await {
+            Ok(None) => Err("this import's file is no longer stored (the file was rejected, or the import \
+                             cancelled): upload the file again"
+                .into()),
+            // Stored, or storage cannot say right now: the run will find out.
+            _ => Ok(()),
+        }
+    }
+
     /// A pruned import's uploaded file goes with it, unless it became a dataset.
     async fn forget(&self, job: Uuid) {
         crate::imports::service::discard_upload(self.store.as_ref(), &self.objects, job).await;

@@ -38,6 +38,9 @@ pub enum JobError {
     History(#[from] HistoryError),
     #[error("only admins may see other users' jobs")]
     Forbidden,
+    /// The job's handler says it cannot run again (an import whose file is gone).
+    #[error("{0}")]
+    CannotRetry(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -375,6 +378,14 @@ impl JobService {
 
     /// [`JobService::retry`] without waking the workers (a bulk retry wakes them once).
     async fn requeue_by_hand(&self, id: Uuid, by: Actor) -> Result<Job, JobError> {
+        let job = self.store.find_job(id).await?.ok_or(JobError::NotFound)?;
+        let finished_badly = matches!(job.status, JobStatus::Failed | JobStatus::Cancelled);
+        if finished_badly
+            && let Some(handler) = self.handlers.get(job.job_type)
+            && let Err(reason) = handler.can_run_again(&job).await
+        {
+            return Err(JobError::CannotRetry(reason));
+        }
         self.apply_change(id, "retry", Action::Retry.change(self.clock.now()).by(by)).await
     }
 }

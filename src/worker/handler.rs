@@ -34,6 +34,12 @@ pub trait JobHandler: Send + Sync + 'static {
     /// back if it is shutting down.
     async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError>;
 
+    /// Whether a person may put this failed or cancelled job back in the queue: `Err` says
+    /// why not (an import whose file was rejected or removed has nothing to run on).
+    async fn can_run_again(&self, _job: &crate::jobs::Job) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The job was deleted (pruned past retention): remove what its runs left behind, if
     /// anything. Failures are the handler's to log.
     async fn forget(&self, _job: Uuid) {}

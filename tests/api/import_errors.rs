@@ -57,6 +57,27 @@ contract_tests! {
         worker.stop().await;
     }
 
+    async fn a_rejected_file_cannot_be_retried_and_says_to_upload_it_again(app) {
+        let (node, worker) = app.with_local_worker();
+        let user = node.new_user("ann@example.com").await;
+        let supplier = node.new_supplier(&user, "Acme").await;
+        let job = node.import(&user, &supplier, "ragged.csv", b"a,b\n1,2,3\n").await;
+        assert_eq!(job["status"], "failed", "{job}");
+        let id = job["id"].as_str().unwrap();
+        let res = node.post(&format!("/api/v2/jobs/{id}/retry"), &user, serde_json::json!({})).await;
+        assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("cannot_retry")), "{}", res.body);
+        assert!(res.body["error"]["message"].as_str().unwrap().contains("upload the file again"));
+        let bulk = node.post("/api/v2/jobs/bulk", &user, serde_json::json!({"action": "retry", "ids": [id]})).await;
+        assert_eq!(bulk.body["results"][0]["result"], "conflict", "{}", bulk.body);
+        assert!(bulk.body["results"][0]["reason"].as_str().unwrap().contains("upload the file again"));
+        assert_eq!(node.get(&format!("/api/v2/jobs/{id}"), &user).await.body["status"], "failed", "left as it was");
+        // A completed import still gets the usual answer.
+        let done = node.import(&user, &supplier, "prices.csv", PRICES_CSV.as_bytes()).await;
+        let res = node.post(&format!("/api/v2/jobs/{}/retry", done["id"].as_str().unwrap()), &user, serde_json::json!({})).await;
+        assert_eq!(res.body["error"]["code"], "invalid_transition");
+        worker.stop().await;
+    }
+
     async fn an_unsupported_type_is_refused_before_anything_is_stored(app) {
         let user = app.new_user("ann@example.com").await;
         let supplier = app.new_supplier(&user, "Acme").await;

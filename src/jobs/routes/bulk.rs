@@ -81,7 +81,7 @@ pub async fn bulk_action(
         .map(|(id, result)| match result {
             Ok(job) => BulkItem { id, result: BulkOutcome::Ok, reason: None, job: Some(JobResponse::new(job, seen)) },
             Err(JobError::NotFound) => BulkItem { id, result: BulkOutcome::NotFound, reason: None, job: None },
-            Err(err @ JobError::Conflict { .. }) => {
+            Err(err @ (JobError::Conflict { .. } | JobError::CannotRetry(_))) => {
                 BulkItem { id, result: BulkOutcome::Conflict, reason: Some(err.to_string()), job: None }
             }
             Err(err) => {
