@@ -5,8 +5,8 @@ use crate::http::{ApiError, AppState, ClientAddress, JsonBody};
 use crate::users::User;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -112,13 +112,16 @@ pub async fn current_session(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
+    // Chosen by the cookie: never kept by a cache.
+    let private = [(CACHE_CONTROL, HeaderValue::from_static("no-store"))];
     let Some(token) = session::token_from_cookies(&headers) else {
-        return Ok(Json(CurrentSession { user: None }).into_response());
+        return Ok((private, Json(CurrentSession { user: None })).into_response());
     };
     match state.auth.authenticate(&token).await {
-        Ok(user) => Ok(Json(CurrentSession { user: Some(user) }).into_response()),
+        Ok(user) => Ok((private, Json(CurrentSession { user: Some(user) })).into_response()),
         Err(AuthError::Unauthorized(_)) => {
-            Ok(([(SET_COOKIE, session::clear_cookie(&headers))], Json(CurrentSession { user: None })).into_response())
+            let clear = [(SET_COOKIE, session::clear_cookie(&headers))];
+            Ok((private, clear, Json(CurrentSession { user: None })).into_response())
         }
         Err(err) => Err(err.into()),
     }

@@ -31,7 +31,8 @@ impl Encoding {
 /// The compressed encodings the client accepts, best first (brotli is smaller). A coding
 /// listed with `q=0` is refused, as RFC 9110 says; `*` stands for both.
 pub fn accepted(headers: &HeaderMap) -> Vec<Encoding> {
-    let (mut br, mut gzip) = (false, false);
+    // Each coding: None until listed by name; `*` covers only those not named.
+    let (mut br, mut gzip, mut any) = (None, None, false);
     for value in headers.get_all(ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
         for item in value.split(',') {
@@ -42,13 +43,14 @@ pub fn accepted(headers: &HeaderMap) -> Vec<Encoding> {
                 p.strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
             });
             match coding.as_str() {
-                "br" => br = !refused,
-                "gzip" | "x-gzip" => gzip = !refused,
-                "*" if !refused => (br, gzip) = (true, true),
+                "br" => br = Some(!refused),
+                "gzip" | "x-gzip" => gzip = Some(!refused),
+                "*" => any = !refused,
                 _ => {}
             }
         }
     }
+    let (br, gzip) = (br.unwrap_or(any), gzip.unwrap_or(any));
     let mut out = Vec::with_capacity(2);
     if br {
         out.push(Encoding::Brotli);
@@ -76,6 +78,8 @@ mod tests {
         assert_eq!(of("gzip;q=1.0, br;q=0"), vec![Encoding::Gzip]);
         assert_eq!(of("identity"), vec![]);
         assert_eq!(of("*"), vec![Encoding::Brotli, Encoding::Gzip]);
+        assert_eq!(of("br;q=0, *"), vec![Encoding::Gzip]);
+        assert_eq!(of("gzip, *;q=0"), vec![Encoding::Gzip]);
         assert_eq!(accepted(&HeaderMap::new()), vec![]);
     }
 }

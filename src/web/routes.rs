@@ -22,7 +22,7 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
     let path = uri.path();
     let api = path == "/api" || path.starts_with("/api/");
     if api || (method != Method::GET && method != Method::HEAD) {
-        return ApiError::not_found("no such route").into_response();
+        return miss();
     }
     let file = path.trim_start_matches('/');
     let accepted = encoding::accepted(&headers);
@@ -42,7 +42,15 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
         let policy = content_security_policy(&headers);
         return send(page, REVALIDATE, &headers, Some(policy));
     }
-    ApiError::not_found("no such route").into_response()
+    miss()
+}
+
+/// The API's 404, never kept by a cache: the same URL may be the page for a browser.
+fn miss() -> Response {
+    let mut response = ApiError::not_found("no such route").into_response();
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(VARY, HeaderValue::from_static("accept"));
+    response
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -53,7 +61,10 @@ fn send(asset: Asset, caching: &'static str, request: &HeaderMap, policy: Option
     let fresh = request
         .get(IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == asset.etag || t.trim() == "*"));
+        // If-None-Match compares weakly (RFC 9110): a proxy may have marked the tag `W/`.
+        .is_some_and(|tags| {
+            tags.split(',').map(str::trim).any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == asset.etag)
+        });
     let mut response =
         if fresh { StatusCode::NOT_MODIFIED.into_response() } else { Body::from(asset.body).into_response() };
     let headers = response.headers_mut();
@@ -65,7 +76,8 @@ fn send(asset: Asset, caching: &'static str, request: &HeaderMap, policy: Option
     }
     headers.insert(ETAG, header(&asset.etag));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static(caching));
-    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    // The same URL is the page or a JSON 404 by `Accept`, a copy by `Accept-Encoding`.
+    headers.insert(VARY, HeaderValue::from_static("accept, accept-encoding"));
     if let Some(policy) = policy {
         headers.insert(CONTENT_SECURITY_POLICY, policy);
     }

@@ -97,6 +97,7 @@ contract_tests! {
         let (_, cookie) = start_session(app, "jobs.example.com", "ann@example.com").await;
         let live = browser(app, Method::GET, "/api/v2/auth/session", &cookie, None, None).await;
         assert_eq!((live.status, live.body["user"]["email"].as_str()), (StatusCode::OK, Some("ann@example.com")));
+        assert_eq!(live.headers["cache-control"], "no-store");
         browser(app, Method::DELETE, "/api/v2/auth/session", &cookie, Some(OURS), None).await;
         let ended = browser(app, Method::GET, "/api/v2/auth/session", &cookie, None, None).await;
         assert_eq!((ended.status, &ended.body), (StatusCode::OK, &json!({"user": null})));

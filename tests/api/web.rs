@@ -56,6 +56,9 @@ contract_tests! {
         assert_eq!(status, StatusCode::NOT_MODIFIED);
         assert!(body.is_empty());
         assert_eq!(again["etag"], etag.as_str());
+        let weak = format!("W/{etag}");
+        let (status, ..) = raw(app, get("/", &[HTML, ("accept-encoding", "br"), ("if-none-match", &weak)])).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "compared weakly");
         let (status, ..) = raw(app, get("/", &[HTML, ("if-none-match", "\"something-else\"")])).await;
         assert_eq!(status, StatusCode::OK);
     }
@@ -74,7 +77,7 @@ contract_tests! {
             let (status, headers, body) = raw(app, get(&script, &[("accept-encoding", accept)])).await;
             assert_eq!(status, StatusCode::OK);
             assert_eq!(headers["content-encoding"], coding, "{accept}");
-            assert_eq!(headers["vary"], "accept-encoding");
+            assert_eq!(headers["vary"], "accept, accept-encoding");
             assert_ne!(headers["etag"], plain_headers["etag"], "each encoding is its own representation");
             assert!(body.len() * 2 < plain.len(), "{coding}: {} of {} bytes", body.len(), plain.len());
         }
@@ -95,6 +98,7 @@ contract_tests! {
             let res = app.send(get(path, &headers)).await;
             assert_eq!(res.status, StatusCode::NOT_FOUND, "{path}");
             assert_eq!(res.body["error"]["code"], "not_found", "{path}");
+            assert_eq!(res.headers["cache-control"], "no-store", "{path}: a cache must not keep it for the page's URL");
             assert_eq!(res.headers["x-content-type-options"], "nosniff");
         }
         // Compressed copies are not files of their own.

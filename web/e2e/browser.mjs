@@ -17,7 +17,7 @@ export async function launch() {
 
 /** A browser context of its own (its own cookies) with one page, logged in as `email`. */
 export async function session(browser, server, email, { width = 1280, height = 800, colorScheme = 'light', password = PASSWORD } = {}) {
-  const context = await browser.newContext({ baseURL: server.url, viewport: { width, height }, colorScheme });
+  const context = await browser.newContext({ baseURL: server.url, viewport: { width, height }, colorScheme, locale: 'en-US' });
   const page = await context.newPage();
   const problems = [];
   let expectOutage = false;

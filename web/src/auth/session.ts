@@ -1,6 +1,6 @@
 // The browser's session (an HttpOnly cookie the page never sees): who is logged in, log in,
 // log out.
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '../api/client';
 import type { User } from '../api/types';
 
@@ -32,7 +32,7 @@ export function useLogout() {
 }
 
 /** Forgets everything the page held for the user, and shows the login. */
-export function sessionEnded(client: ReturnType<typeof useQueryClient>) {
+export function sessionEnded(client: QueryClient) {
   client.removeQueries({ predicate: (query) => query.queryKey[0] !== 'session' });
   client.setQueryData<User | null>(SESSION, null);
 }

@@ -13,11 +13,16 @@ export function RunningJobsWidget() {
   const [open, setOpen] = useState(false);
   const panelId = useId();
   const root = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
     if (!open) return;
     const close = (event: KeyboardEvent | MouseEvent) => {
-      if (event instanceof KeyboardEvent ? event.key === 'Escape' : !root.current?.contains(event.target as Node)) setOpen(false);
+      if (event instanceof KeyboardEvent) {
+        if (event.key !== 'Escape') return;
+        setOpen(false);
+        button.current?.focus();
+      } else if (!root.current?.contains(event.target as Node)) setOpen(false);
     };
     document.addEventListener('keydown', close);
     document.addEventListener('mousedown', close);
@@ -29,7 +34,7 @@ export function RunningJobsWidget() {
 
   return (
     <div className="widget" ref={root}>
-      <button type="button" className="widget-button" aria-expanded={open} aria-controls={panelId} onClick={() => setOpen(!open)}>
+      <button ref={button} type="button" className="widget-button" aria-expanded={open} aria-controls={panelId} onClick={() => setOpen(!open)}>
         <span className="widget-count">{running.length} running</span>
         {waiting.length > 0 && <span className="widget-waiting">, {waiting.length} waiting</span>}
       </button>

@@ -10,12 +10,12 @@ const OPT_IN = 'jobwatch.notify';
 
 export function Toasts() {
   const { toasts, dismissToast } = useBackgroundJobs();
+  const oldest = toasts[0]?.key;
   useEffect(() => {
-    if (toasts.length === 0) return;
-    const oldest = toasts[0]!;
-    const timer = setTimeout(() => dismissToast(oldest.key), 8_000);
+    if (oldest === undefined) return;
+    const timer = setTimeout(() => dismissToast(oldest), 8_000);
     return () => clearTimeout(timer);
-  }, [toasts, dismissToast]);
+  }, [oldest, dismissToast]);
 
   const notify = useCallback((job: Job) => {
     if (localStorage.getItem(OPT_IN) !== 'yes' || !('Notification' in window) || Notification.permission !== 'granted') return;

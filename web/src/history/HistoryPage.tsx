@@ -1,7 +1,7 @@
 // Every job of the user's, newest first: filters in the URL, search, cursor pages, retry and
 // cancel one by one or all of a page at once, changes pushed in as they happen.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useSearch } from 'wouter';
 import { api, ApiError, unwrap } from '../api/client';
 import { isFinal, type Job } from '../api/types';
@@ -33,7 +33,7 @@ export function HistoryPage() {
   return (
     <main className="page">
       <h1>{filters.user === 'all' ? 'Every user’s jobs' : 'Jobs'}</h1>
-      <Filters key={search} filters={filters} onChange={go} admin={admin} />
+      <Filters filters={filters} onChange={go} admin={admin} />
       <div className="toolbar">
         <button type="button" disabled={failed.length === 0 || bulk.isPending} onClick={() => bulk.mutate({ action: 'retry', ids: failed.map((j) => j.id) })}>
           Retry all failed on this page ({failed.length})
@@ -60,10 +60,21 @@ export function HistoryPage() {
 }
 
 function Filters({ filters, onChange, admin }: { filters: HistoryFilters; onChange: (f: HistoryFilters) => void; admin: boolean }) {
+  // Typed text and dates apply on Search, Enter or leaving the field, not per keystroke (a
+  // year typed digit by digit would be a query per digit, and focus would jump).
   const [q, setQ] = useState(filters.q ?? '');
+  const [from, setFrom] = useState(filters.from ?? '');
+  const [to, setTo] = useState(filters.to ?? '');
+  useEffect(() => setQ(filters.q ?? ''), [filters.q]);
+  useEffect(() => setFrom(filters.from ?? ''), [filters.from]);
+  useEffect(() => setTo(filters.to ?? ''), [filters.to]);
+  const apply = () => {
+    const next = { ...filters, q: q.trim() || undefined, from: from || undefined, to: to || undefined, cursor: undefined };
+    if (next.q !== filters.q || next.from !== filters.from || next.to !== filters.to) onChange(next);
+  };
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    onChange({ ...filters, q: q.trim() || undefined, cursor: undefined });
+    onChange({ ...filters, q: q.trim() || undefined, from: from || undefined, to: to || undefined, cursor: undefined });
   };
   const one = <T,>(value: string) => (value ? [value as T] : []);
   return (
@@ -84,11 +95,11 @@ function Filters({ filters, onChange, admin }: { filters: HistoryFilters; onChan
       </label>
       <label>
         From
-        <input type="date" value={filters.from ?? ''} onChange={(e) => onChange({ ...filters, from: e.target.value || undefined, cursor: undefined })} />
+        <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} onBlur={apply} />
       </label>
       <label>
         To
-        <input type="date" value={filters.to ?? ''} onChange={(e) => onChange({ ...filters, to: e.target.value || undefined, cursor: undefined })} />
+        <input type="date" value={to} onChange={(e) => setTo(e.target.value)} onBlur={apply} />
       </label>
       <label className="grow">
         Search

@@ -11,6 +11,7 @@ describe('history filters', () => {
     const filters = readFilters('?status=failed,bogus,cancelled&type=import&from=2026-12-01&to=nope&q=%20prices%20&user=all&cursor=abc');
     expect(filters).toEqual({ status: ['failed', 'cancelled'], type: ['import'], from: '2026-12-01', to: undefined, q: 'prices', user: 'all', cursor: 'abc' });
     expect(readFilters('?user=someone-else').user).toBeUndefined();
+    expect(readFilters('?from=2026-13-01&to=2026-02-30x').from).toBeUndefined();
     expect(readFilters(writeFilters(filters))).toEqual(filters);
     expect(writeFilters(readFilters(''))).toBe('');
   });

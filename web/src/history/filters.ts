@@ -21,7 +21,8 @@ export interface HistoryFilters {
 
 const list = <T extends string>(value: string | null, allowed: readonly T[]): T[] =>
   (value ?? '').split(',').filter((v): v is T => (allowed as readonly string[]).includes(v));
-const day = (value: string | null) => (value && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : undefined);
+const day = (value: string | null) =>
+  value && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(new Date(`${value}T00:00:00`).getTime()) ? value : undefined;
 
 export function readFilters(search: string): HistoryFilters {
   const params = new URLSearchParams(search);

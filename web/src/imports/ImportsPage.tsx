@@ -1,7 +1,7 @@
 // Import a supplier's file: pick or drop it, watch the upload's bytes, then the import job's own
 // progress and stage, pushed live; a failure says why and where.
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useCallback, useState, type DragEvent } from 'react';
+import { useCallback, useRef, useState, type DragEvent } from 'react';
 import { Link } from 'wouter';
 import { api, ApiError, unwrap } from '../api/client';
 import type { Job } from '../api/types';
@@ -15,6 +15,7 @@ import { uploadFile } from './upload';
 const ACCEPTED = '.csv,.tsv,.tab,.xlsx,.jsonl,.ndjson,.json';
 
 interface Upload {
+  id: number;
   file: File;
   sent: number;
   total: number;
@@ -26,15 +27,16 @@ export function ImportsPage() {
   const [supplier, setSupplier] = useState('');
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [dragging, setDragging] = useState(false);
+  const nextId = useRef(1);
   const client = useQueryClient();
 
   const start = useCallback(
     (files: FileList | null) => {
       if (!files || !supplier) return;
       for (const file of Array.from(files)) {
-        const update = (change: Partial<Upload>) =>
-          setUploads((all) => all.map((u) => (u.file === file ? { ...u, ...change } : u)));
-        setUploads((all) => [{ file, sent: 0, total: file.size }, ...all]);
+        const id = nextId.current++;
+        const update = (change: Partial<Upload>) => setUploads((all) => all.map((u) => (u.id === id ? { ...u, ...change } : u)));
+        setUploads((all) => [{ id, file, sent: 0, total: file.size }, ...all]);
         uploadFile(supplier, file, (sent, total) => update({ sent, total })).then(
           (job) => {
             update({ job, sent: file.size });
@@ -86,7 +88,7 @@ export function ImportsPage() {
       </div>
       {uploads.length > 0 && (
         <ul className="uploads" aria-label="Your uploads">
-          {uploads.map((upload) => <UploadRow key={`${upload.file.name}-${upload.file.lastModified}-${upload.total}`} upload={upload} />)}
+          {uploads.map((upload) => <UploadRow key={upload.id} upload={upload} />)}
         </ul>
       )}
     </main>

@@ -2,7 +2,7 @@
 // Mounted only while logged in: logging out unmounts it, which closes the socket and stops
 // every timer.
 import { useQueryClient } from '@tanstack/react-query';
-import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { api, unwrap } from '../api/client';
 import type { Job } from '../api/types';
 import { sessionEnded } from '../auth/session';
@@ -61,11 +61,12 @@ export interface BackgroundJobs extends LiveView {
 export function useBackgroundJobs(): BackgroundJobs {
   const store = useLiveStore();
   const view = useSyncExternalStore(store.subscribe, store.getView);
+  const dismissToast = useCallback((key: number) => store.dismiss(key), [store]);
   return {
     ...view,
     running: view.jobs.filter((job) => job.status === 'running'),
     waiting: view.jobs.filter((job) => job.status === 'pending'),
-    dismissToast: (key) => store.dismiss(key),
+    dismissToast,
     latest: (id) => view.jobs.find((job) => job.id === id),
   };
 }

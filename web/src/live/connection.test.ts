@@ -139,6 +139,63 @@ describe('the live connection', () => {
     expect(poll).toHaveBeenCalledTimes(1);
   });
 
+  it('drops a poll answer that arrives after the snapshot (it is older)', async () => {
+    let answer: (jobs: Job[]) => void = () => {};
+    const polled: Job[][] = [];
+    connect({
+      url: 'ws://test',
+      poll: () => new Promise((resolve) => (answer = resolve)),
+      onSnapshot: () => {},
+      onJob: () => {},
+      onPolled: (jobs) => polled.push(jobs),
+      onState: () => {},
+      onSessionEnded: () => {},
+      WebSocket: FakeSocket as unknown as typeof WebSocket,
+      random: () => 0,
+    });
+    last().drop(); // polls at once; its answer is still on the way
+    await vi.advanceTimersByTimeAsync(0);
+    last().open();
+    last().send({ type: 'snapshot', reason: 'connected', jobs: [job('new', 1)] });
+    answer([]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(polled).toEqual([]);
+  });
+
+  it('goes back to the login when a poll finds the session over (the upgrade’s 401 reads as a plain close)', async () => {
+    const ended = vi.fn();
+    connect({
+      url: 'ws://test',
+      poll: () => Promise.reject(Object.assign(new Error('unauthorized'), { status: 401 })),
+      onSnapshot: () => {},
+      onJob: () => {},
+      onPolled: () => {},
+      onState: () => {},
+      onSessionEnded: ended,
+      WebSocket: FakeSocket as unknown as typeof WebSocket,
+      random: () => 1,
+    });
+    last().drop();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ended).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('polls meanwhile when the socket hangs without opening', async () => {
+    const { poll, events } = start();
+    await vi.advanceTimersByTimeAsync(4_900);
+    expect(poll).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(200);
+    expect(poll).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(events.polled).toHaveLength(1);
+    last().open();
+    last().send({ type: 'snapshot', reason: 'connected', jobs: [] });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(poll).toHaveBeenCalledTimes(1);
+  });
+
   it('closes a socket still connecting only once it opens (no console error)', () => {
     const { connection } = start();
     connection.stop();

@@ -20,6 +20,8 @@ export interface ConnectionOptions {
   pollEveryMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Poll meanwhile when no snapshot has arrived this long after connecting. */
+  connectTimeoutMs?: number;
 }
 
 /** Close code the service uses when the socket's session has ended. */
@@ -31,17 +33,27 @@ export function connect(options: ConnectionOptions): { stop: () => void } {
   const pollEveryMs = options.pollEveryMs ?? 10_000;
   const base = options.backoffBaseMs ?? 500;
   const max = options.backoffMaxMs ?? 30_000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
 
   let stopped = false;
   let socket: WebSocket | undefined;
   let failures = 0;
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   let pollTimer: ReturnType<typeof setInterval> | undefined;
+  let connectTimer: ReturnType<typeof setTimeout> | undefined;
 
   const poll = () => {
     options.poll().then(
-      (jobs) => !stopped && options.onPolled(jobs),
-      () => {}, // Down as well: the next poll or the socket will catch up.
+      // An answer that arrives after the socket's snapshot is older than it: dropped.
+      (jobs) => !stopped && pollTimer !== undefined && options.onPolled(jobs),
+      (error: unknown) => {
+        // The session ended while the socket was down (its upgrade's 401 reads as a plain
+        // close): back to the login. Anything else: the next poll or the socket catches up.
+        if (!stopped && (error as { status?: number } | undefined)?.status === 401) {
+          stop();
+          options.onSessionEnded();
+        }
+      },
     );
   };
   const startPolling = () => {
@@ -58,6 +70,9 @@ export function connect(options: ConnectionOptions): { stop: () => void } {
     if (stopped) return;
     const ws = new Socket(options.url, ['jobwatch.v1']);
     socket = ws;
+    // A socket that never opens (a proxy holding it) must not leave the page without data.
+    clearTimeout(connectTimer);
+    connectTimer = setTimeout(() => socket === ws && !stopped && startPolling(), connectTimeoutMs);
     ws.onmessage = (event) => {
       if (stopped || socket !== ws) return;
       let message: LiveMessage;
@@ -68,6 +83,7 @@ export function connect(options: ConnectionOptions): { stop: () => void } {
       }
       if (message.type === 'snapshot') {
         failures = 0;
+        clearTimeout(connectTimer);
         stopPolling();
         options.onSnapshot(message.jobs);
         options.onState('live');
@@ -95,6 +111,7 @@ export function connect(options: ConnectionOptions): { stop: () => void } {
   const stop = () => {
     stopped = true;
     clearTimeout(reconnectTimer);
+    clearTimeout(connectTimer);
     stopPolling();
     const ws = socket;
     socket = undefined;
