@@ -74,9 +74,13 @@ impl ImportService {
         };
         let job = self.jobs.create_held(&new, &self.node, self.lease_end()).await?;
         let mut lease = Lease { service: self, job: job.id, last: Instant::now() };
-        lease.beat(VALIDATED).await?;
-
         let key = raw_key(job.id);
+        // Cancelled the moment it appeared (before a byte was stored): still ended here, or
+        // the job would stay `running` until its lease ran out.
+        if let Err(e) = lease.beat(VALIDATED).await {
+            return Err(self.give_up(job.id, &key, None, e).await);
+        }
+
         let mut writer = self.objects.writer(&key);
         match self.receive(body, &mut writer, file.expected_bytes, &mut lease).await {
             Ok(hasher) => {
