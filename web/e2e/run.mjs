@@ -173,10 +173,20 @@ const scenarios = {
     await server.until(gus, job.id, (j) => j.status === 'completed', 'completed after the restart');
     await s.page.locator(`tr[data-job-id="${job.id}"]`, { hasText: 'Completed' }).waitFor({ timeout: 15_000 });
     await widget(s.page).filter({ hasText: '0 running' }).waitFor();
-    const wide = await s.page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(wide <= 375, `no sideways scrolling at 375 px (page is ${wide} px wide)`);
+    const fits = async (page) => {
+      const wide = await s.page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= 375, `${page}: no sideways scrolling at 375 px (the page is ${wide} px wide)`);
+    };
+    await fits('jobs');
     await checkAccessibility(s.page, 'jobs at 375 px, dark');
     await screenshot(s.page, 'narrow-dark');
+    await s.page.getByRole('link', { name: 'Imports' }).click();
+    await s.page.getByLabel('New supplier').waitFor();
+    await fits('imports');
+    await s.page.locator('.widget-button').click();
+    await s.page.locator('.widget-panel').waitFor();
+    await fits('the open panel');
+    await checkAccessibility(s.page, 'imports at 375 px, dark, panel open');
     return s;
   },
 
