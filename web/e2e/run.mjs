@@ -2,7 +2,8 @@
 // web/README.md). Each scenario opens its own contexts; every page must end with no console
 // error, failed request or error status, and no serious accessibility violation.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { accessibilityReport, checkAccessibility, launch, screenshot, SCREENSHOTS, session } from './browser.mjs';
 import { ADMIN, PASSWORD, Server } from './server.mjs';
 
@@ -10,6 +11,15 @@ const bin = process.env.JOBWATCH_BIN;
 if (!bin) throw new Error('JOBWATCH_BIN: the jobwatch binary to test');
 
 const widget = (page) => page.locator('.widget-count');
+
+/** What the page tested here loads first, gzipped: the figure the 200 KB budget is about. */
+function bundleReport() {
+  const dist = new URL('../dist/', import.meta.url).pathname;
+  const page = readFileSync(`${dist}index.html`, 'utf8');
+  const assets = [...page.matchAll(/(?:src|href)="\/(assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]);
+  const size = (ext) => assets.filter((a) => a.endsWith(ext)).reduce((n, a) => n + gzipSync(readFileSync(dist + a), { level: 9 }).length, 0);
+  return `  bundle: initial JS ${(size('.js') / 1024).toFixed(1)} KB gzipped (budget 200 KB), CSS ${(size('.css') / 1024).toFixed(1)} KB`;
+}
 let users = 0;
 const fresh = (server, name) => server.user(`${name}-${++users}@example.com`);
 
@@ -133,8 +143,14 @@ const scenarios = {
     for (const job of jobs) await server.until(dan, job.id, (j) => j.status === 'failed', 'failed');
     const s = await session(browser, server, dan.email);
     await s.page.goto('/?status=failed');
-    await s.page.getByRole('button', { name: 'Retry all failed on this page (3)' }).click();
-    await s.page.getByText('3 of 3 done').waitFor();
+    await s.page.getByRole('button', { name: 'Retry all failed on this page (3)' }).waitFor();
+    // A job pushed while "failed" is the filter shows only once it matches it.
+    const pushed = await server.processing(dan, { steps: 8, stepMs: 150, failAt: 6, label: 'late.csv' });
+    await widget(s.page).filter({ hasText: '1 running' }).waitFor();
+    assert.equal(await s.page.locator(`tr[data-job-id="${pushed.id}"]`).count(), 0, 'a running job is not in a "failed" view');
+    await s.page.locator(`tr[data-job-id="${pushed.id}"]`, { hasText: 'Failed' }).waitFor({ timeout: 15_000 });
+    await s.page.getByRole('button', { name: 'Retry all failed on this page (4)' }).click();
+    await s.page.getByText('4 of 4 done').waitFor();
     for (const job of jobs) await server.until(dan, job.id, (j) => j.attempt === 2, 'retried');
     await checkAccessibility(s.page, 'history filtered to failed jobs');
     return s;
@@ -152,6 +168,7 @@ const scenarios = {
     assert.equal(await widget(b.page).textContent(), '0 running');
     assert.equal(await b.page.locator(`[data-job-id="${job.id}"]`).count(), 0);
     assert.equal(await b.page.getByText('eve-only.csv').count(), 0);
+    assert.equal(await b.page.getByRole('link', { name: 'Admin' }).count(), 0, 'no Admin page for users');
     await b.page.goto(`/jobs/${job.id}`, { waitUntil: 'networkidle' });
     await b.page.getByText('There is no such job among yours.').waitFor();
     b.problems.splice(0, b.problems.length, ...b.problems.filter((p) => !p.startsWith('HTTP 404') && !p.includes('status of 404')));
@@ -255,6 +272,7 @@ try {
   await server.dispose();
 }
 console.log(accessibilityReport());
+console.log(bundleReport());
 // The README's screenshot is replaced on request only (it is committed).
 const readme = new URL('../../docs/dashboard.png', import.meta.url).pathname;
 if (!failed && (process.env.UPDATE_SCREENSHOT === '1' || !existsSync(readme))) copyFileSync(`${SCREENSHOTS}dashboard.png`, readme);
