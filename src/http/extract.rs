@@ -2,8 +2,11 @@
 //! or id gets the API's JSON error instead of a plain-text one.
 
 use super::ApiError;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 /// A JSON request body.
@@ -18,9 +21,46 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Expected request with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "bad_body" };
+            ApiError::new(status, code, rejection.body_text())
+        })?;
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        // PostgreSQL's text and jsonb cannot hold NUL: refused here, the same on both backends,
+        // before anything is stored.
+        if has_nul_escape(&bytes) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "nul_character",
+                "text may not contain the NUL character (\\u0000)",
+            ));
+        }
         Ok(JsonBody(value))
     }
+}
+
+/// `application/json` or `application/…+json`, as axum's `Json` accepts.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Whether valid JSON text carries a NUL character: it can only be written as the escape
+/// `\u0000` (a raw NUL is not valid JSON), one whose backslash is not itself escaped.
+fn has_nul_escape(json: &[u8]) -> bool {
+    let needle = b"u0000";
+    json.windows(needle.len()).enumerate().any(|(at, window)| {
+        window.eq_ignore_ascii_case(needle) && json[..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
+    })
 }
 
 /// A typed path parameter.
@@ -51,5 +91,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
         Ok(ClientAddress(info.map(|c| c.0.ip())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul_escape;
+
+    #[test]
+    fn only_a_real_nul_escape_counts() {
+        assert!(has_nul_escape(br#"{"x": "a\u0000b"}"#));
+        assert!(has_nul_escape(br#"{"a\u0000": 1}"#));
+        assert!(has_nul_escape(br#"["\\\u0000"]"#), "an escaped backslash, then the escape");
+        assert!(!has_nul_escape(br#"{"x": "\\u0000"}"#), "the text \\u0000, not a NUL");
+        assert!(!has_nul_escape(br#"{"x": "u0000"}"#));
+        assert!(has_nul_escape(br#"{"x": "\u00001"}"#), "NUL, then the digit 1");
     }
 }

@@ -78,6 +78,10 @@ pub fn parse_search(text: Option<&str>) -> Result<Option<String>, HistoryError> 
     if text.chars().count() > MAX_QUERY_CHARS {
         return Err(HistoryError::Invalid(format!("q must be at most {MAX_QUERY_CHARS} characters")));
     }
+    // No stored text holds one (PostgreSQL's text cannot), and PostgreSQL refuses it as a parameter.
+    if text.contains('\0') {
+        return Err(HistoryError::Invalid("q may not contain the NUL character (%00)".into()));
+    }
     Ok(Some(text.to_owned()))
 }
 

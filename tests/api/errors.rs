@@ -32,6 +32,31 @@ contract_tests! {
         assert!(app.active_ids(&user).await.is_empty(), "nothing was created");
     }
 
+    // PostgreSQL's text and jsonb cannot hold NUL; SQLite could. Both answer alike and store nothing.
+    async fn nul_characters_in_text_are_422_on_every_backend(app) {
+        let user = app.new_user("u@example.com").await;
+        let admin = app.new_admin("root@example.com").await;
+        let cases: Vec<(&str, &crate::helpers::TestUser, &str)> = vec![
+            ("/api/v2/jobs", &user, r#"{"job_type": "validation", "metadata": {"x": "a\u0000b"}}"#),
+            ("/api/v2/jobs", &user, r#"{"job_type": "validation", "metadata": {"a\u0000": 1}}"#),
+            ("/api/v2/imports/suppliers", &user, r#"{"name": "Acme\u0000"}"#),
+            ("/api/v2/users", &admin, r#"{"email": "x\u0000@example.com", "password": "long enough password"}"#),
+            ("/api/v2/schedules", &admin, r#"{"name": "n\u0000", "cron": "@hourly", "job_type": "validation"}"#),
+        ];
+        for (path, who, body) in cases {
+            let res = app.send(raw_post(path, &who.token, Some("application/json"), body.as_bytes().to_vec())).await;
+            assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("nul_character")), "{path} {body}: {}", res.body);
+        }
+        assert_eq!(app.count_jobs("true").await, 0, "nothing was stored");
+        // The text "\u0000" (an escaped backslash) is no NUL, and is kept as written.
+        let text = r#"{"job_type": "validation", "metadata": {"x": "\\u0000"}}"#;
+        let res = app.send(raw_post("/api/v2/jobs", &user.token, Some("application/json"), text.as_bytes().to_vec())).await;
+        assert_eq!((res.status, res.body["metadata"]["x"].as_str()), (StatusCode::CREATED, Some("\\u0000")), "{}", res.body);
+        // A search for NUL is a bad query, not a database error.
+        let res = app.get("/api/v2/jobs?q=a%00b", &user).await;
+        assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")), "{}", res.body);
+    }
+
     async fn oversized_bodies_are_413(app) {
         let user = app.new_user("u@example.com").await;
         let big = format!("{{\"job_type\": \"import\", \"metadata\": {{\"blob\": \"{}\"}}}}", "x".repeat(100 * 1024));
