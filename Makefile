@@ -5,11 +5,12 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/jobwatch-target
 # PostgreSQL the tests use (each test gets a schema of its own there).
 export JOBWATCH_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help run run-release test test-sqlite lint web coverage bench-api bench-queue bench-import bench-live
+.PHONY: help run run-release install test test-sqlite lint web coverage bench-api bench-queue bench-import bench-live
 
 help:
 	@echo "make run          build and start jobwatch on embedded SQLite (http://127.0.0.1:8080)"
-	@echo "make test         lint, then the whole suite on SQLite and PostgreSQL"
+	@echo "make test         lint, then the whole suite on SQLite and PostgreSQL, the page, the README"
+	@echo "make install      put the jobwatch binary on your PATH (cargo install, ~/.cargo/bin)"
 	@echo "make test-sqlite  the suite on SQLite only"
 	@echo "make web          rebuild the page (web/ → web/dist, embedded in the binary; needs Node 20)"
 	@echo "make coverage     line coverage of the workspace (cargo llvm-cov)"
@@ -19,7 +20,11 @@ help:
 	@echo "make bench-live   WebSocket push on two nodes: latencies, memory per socket, DB load vs polling, history pages"
 
 run:
+	@[ -x "$(CARGO_TARGET_DIR)/debug/jobwatch" ] || echo "jobwatch: the first build compiles for several minutes (later ones take seconds)..."
 	cargo run --bin jobwatch -- serve
+
+install:
+	cargo install --path . --locked
 
 run-release:
 	cargo run --release --bin jobwatch -- serve
@@ -30,6 +35,7 @@ lint:
 
 test: lint
 	bash scripts/test.sh
+	bash scripts/readme-check.sh
 	bash scripts/web-check.sh
 
 # The page: its API types from the service's OpenAPI document, then the build the binary embeds.

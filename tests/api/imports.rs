@@ -52,6 +52,29 @@ async fn dataset_of(app: &TestApp, user: &crate::helpers::TestUser, job: &Value)
 }
 
 contract_tests! {
+    // The files README.md's first session and the docs point at (examples/data/).
+    async fn the_sample_files_import_as_the_readme_says(app) {
+        let (node, worker) = app.with_local_worker();
+        let user = node.new_user("ann@example.com").await;
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/");
+        for name in ["prices.csv", "prices.xlsx", "prices.jsonl"] {
+            let supplier = node.new_supplier(&user, name).await;
+            let job = node.import(&user, &supplier, name, &std::fs::read(format!("{dir}{name}")).unwrap()).await;
+            assert_eq!(job["status"], "completed", "{name}: {job}");
+        }
+        let datasets = node.get("/api/v2/imports/datasets", &user).await;
+        for dataset in datasets.body["items"].as_array().unwrap() {
+            assert_eq!(dataset["row_count"], 20, "{dataset}");
+            let types: Vec<&str> = dataset["columns"].as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap()).collect();
+            assert_eq!(types, ["text", "text", "decimal", "boolean", "date"], "{}", dataset["original_filename"]);
+        }
+        let supplier = node.new_supplier(&user, "broken").await;
+        let broken = node.import(&user, &supplier, "broken.csv", &std::fs::read(format!("{dir}broken.csv")).unwrap()).await;
+        assert_eq!(broken["status"], "failed");
+        assert!(broken["error_message"].as_str().unwrap().contains("line 3"), "{broken}");
+        worker.stop().await;
+    }
+
     async fn an_upload_shows_in_active_jobs_as_a_running_or_finished_import(app) {
         // The spec's integration test, against a node that runs workers as `serve` does.
         let (node, worker) = app.with_local_worker();
