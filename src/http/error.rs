@@ -113,7 +113,8 @@ impl From<JobError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", err.to_string())
                     .with_details(json!({ "action": action, "status": status }))
             }
-            JobError::UnknownDataset | JobError::InvalidField(_) => {
+            JobError::UnknownDataset => ApiError::not_found(err.to_string()),
+            JobError::InvalidField(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", err.to_string())
             }
             JobError::History(HistoryError::BadCursor) => {

@@ -30,7 +30,8 @@ pub enum JobError {
     NotFound,
     #[error("cannot {action} a job that is {status}")]
     Conflict { action: &'static str, status: JobStatus },
-    #[error("related_dataset_id does not name a dataset of yours")]
+    /// Also what another user's dataset looks like (404, as everywhere).
+    #[error("dataset not found")]
     UnknownDataset,
     #[error("{0}")]
     InvalidField(String),

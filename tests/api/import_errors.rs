@@ -207,6 +207,16 @@ contract_tests! {
             let res = node.get(&format!("/api/v2/jobs/{}", job["id"].as_str().unwrap()), &bob).await;
             assert_eq!(res.status, StatusCode::NOT_FOUND);
         }
+        // Naming another user's dataset anywhere answers as a dataset that does not exist: 404.
+        let unknown = uuid::Uuid::new_v4().to_string();
+        for dataset in [id, unknown.as_str()] {
+            let export = node.post("/api/v2/exports", &bob, serde_json::json!({"dataset_id": dataset, "format": "csv"})).await;
+            let job = node.post("/api/v2/jobs", &bob, serde_json::json!({"job_type": "export", "related_dataset_id": dataset})).await;
+            for res in [&export, &job] {
+                assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{}", res.body);
+            }
+            assert_eq!(job.body["error"]["message"], export.body["error"]["message"], "one answer for both");
+        }
         let res = node.get("/api/v2/imports/datasets/not-a-uuid", &ann).await;
         assert_eq!(res.status, StatusCode::BAD_REQUEST);
         let res = node.request(Method::GET, "/api/v2/imports/datasets", None, None).await;

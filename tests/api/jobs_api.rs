@@ -113,7 +113,8 @@ contract_tests! {
         assert_eq!(res.body["related_dataset_id"], mine.to_string());
         for id in [theirs, uuid::Uuid::new_v4()] {
             let res = app.post("/api/v2/jobs", &user, json!({"job_type": "export", "related_dataset_id": id})).await;
-            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+            // 404, as wherever another user's rows are named: never a hint that they exist.
+            assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{}", res.body);
         }
     }
 

@@ -205,8 +205,9 @@ pub async fn get_job(State(state): State<AppState>, caller: CurrentUser, PathPar
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 404, description = "related_dataset_id names no dataset of the caller's", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
-        (status = 422, description = "Unknown job_type, metadata not an object, unknown dataset", body = ErrorBody),
+        (status = 422, description = "Unknown job_type, metadata not an object, text holding NUL", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -1564,6 +1564,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description related_dataset_id names no dataset of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Body too large */
             413: {
                 headers: {
@@ -1582,7 +1591,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Unknown job_type, metadata not an object, unknown dataset */
+            /** @description Unknown job_type, metadata not an object, text holding NUL */
             422: {
                 headers: {
                     [name: string]: unknown;
