@@ -49,7 +49,11 @@ impl ExportService {
 
     /// A pending `export` job for one of the owner's datasets.
     pub async fn create(&self, owner: &User, dataset_id: Uuid, format: ExportFormat) -> Result<Job, ExportError> {
-        let dataset = self.imports.dataset(owner, dataset_id).await.map_err(|_| ExportError::NotFound("dataset"))?;
+        // Only a missing dataset is a 404: a database that is away stays a 503 to retry.
+        let dataset = self.imports.dataset(owner, dataset_id).await.map_err(|e| match e {
+            crate::imports::ImportError::NotFound(_) => ExportError::NotFound("dataset"),
+            other => ExportError::Import(other),
+        })?;
         let mut req = CreateJob::new(JobType::Export);
         req.related_dataset_id = Some(dataset.id);
         req.metadata = Some(json!({"dataset_id": dataset.id, "format": format}));
