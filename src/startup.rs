@@ -104,6 +104,16 @@ async fn migrate(store: &dyn Store, skip: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Staging files untouched for ten leases (5 minutes by default) belong to no live writer:
+/// an upload writes as its bytes arrive and renews its lease within one. Ten, not one, for
+/// writers that pause between writes (another process on the same directory may be one). A
+/// failed sweep is logged, never fatal: the files only take space.
+async fn remove_leftovers(objects: &Objects, lease: std::time::Duration) {
+    if let Err(e) = objects.remove_leftovers((lease * 10).max(std::time::Duration::from_secs(60))).await {
+        tracing::warn!(error = %e, "could not sweep half-written files");
+    }
+}
+
 fn worker(store: Arc<dyn Store>, objects: Objects, args: &WorkerArgs) -> anyhow::Result<Worker> {
     let handlers = handlers(store.clone(), objects);
     Ok(Worker::new(store, Arc::new(SystemClock), handlers, args.settings()?))
@@ -112,6 +122,7 @@ fn worker(store: Arc<dyn Store>, objects: Objects, args: &WorkerArgs) -> anyhow:
 /// `jobwatch worker`: workers only, until SIGINT/SIGTERM.
 pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>, objects: Objects) -> anyhow::Result<()> {
     migrate(store.as_ref(), args.no_migrate).await?;
+    remove_leftovers(&objects, args.worker.lease).await;
     let worker = worker(store, objects, &args.worker)?;
     println!("jobwatch worker {} running", worker.id());
     let shutdown = CancellationToken::new();
@@ -121,6 +132,7 @@ pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>, objects: Objec
 
 pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> anyhow::Result<()> {
     migrate(store.as_ref(), args.no_migrate).await?;
+    remove_leftovers(&objects, args.worker.lease).await;
     let settings = AppSettings {
         token_ttl: args.token_ttl,
         active_cache: args.active_cache,

@@ -101,6 +101,15 @@ fn unsupported_database_urls_are_refused_clearly() {
 #[test]
 fn serve_bootstraps_an_admin_and_stops_gracefully_on_sigterm() {
     let dir = data_dir();
+    // What a crash mid-write leaves: swept at start-up when old, kept when a writer may be at it.
+    let uploads = dir.join("objects/uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let (stale, young) = (uploads.join(".dead.partial"), uploads.join(".busy.partial"));
+    for path in [&stale, &young] {
+        std::fs::write(path, b"half a file").unwrap();
+    }
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(hour_ago).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_jobwatch"))
         .arg("serve")
         .env("JOBWATCH_DATA_DIR", &dir)
@@ -120,6 +129,8 @@ fn serve_bootstraps_an_admin_and_stops_gracefully_on_sigterm() {
 
     let (status, body) = http(&addr, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    assert!(!stale.exists(), "an hour-old staging file is removed at start-up");
+    assert!(young.exists(), "a fresh one may be another process's write in progress");
     let login = format!(r#"{{"email":"admin@localhost","password":"{password}"}}"#);
     let (status, body) = http(
         &addr,

@@ -3,6 +3,9 @@
 //! Everything streams: nothing here holds a whole object in memory.
 
 pub mod blocking;
+mod leftovers;
+
+pub use leftovers::Swept;
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -93,6 +96,17 @@ impl Objects {
             p => Arc::new(PrefixStore::new(s3, p)),
         };
         Ok(Self { store, local_root: None, described: format!("s3://{bucket}/{prefix}") })
+    }
+
+    /// Removes what writers stopped by a crash left half-written (a local store's staging
+    /// files older than `older_than`); S3 keeps no such files. Logged when it finds any.
+    pub async fn remove_leftovers(&self, older_than: std::time::Duration) -> anyhow::Result<Swept> {
+        let Some(root) = self.local_root.clone() else { return Ok(Swept::default()) };
+        let swept = tokio::task::spawn_blocking(move || leftovers::remove_stale(&root, older_than)).await??;
+        if swept.files > 0 {
+            tracing::info!(files = swept.files, bytes = swept.bytes, "removed half-written files a crash left behind");
+        }
+        Ok(swept)
     }
 
     /// Where objects go, for logs.
