@@ -58,9 +58,9 @@ fn json_content_type(headers: &HeaderMap) -> bool {
 /// `\u0000` (a raw NUL is not valid JSON), one whose backslash is not itself escaped.
 fn has_nul_escape(json: &[u8]) -> bool {
     let needle = b"u0000";
-    json.windows(needle.len()).enumerate().any(|(at, window)| {
-        window.eq_ignore_ascii_case(needle) && json[..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
-    })
+    json.windows(needle.len())
+        .enumerate()
+        .any(|(at, window)| window == needle && json[..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1)
 }
 
 /// A typed path parameter.

@@ -251,11 +251,11 @@ impl JobService {
     /// `action` on a job `viewer` may see. Cancel and retry go through [`JobService::cancel`]
     /// and [`JobService::retry`], which also reach the workers.
     pub async fn act(&self, viewer: &User, id: Uuid, action: Action) -> Result<Job, JobError> {
-        self.get(viewer, id).await?;
+        let job = self.get(viewer, id).await?;
         let by = Actor { user: viewer.id, bulk: false };
         match action {
             Action::Cancel => self.cancel(id, Some(by)).await,
-            Action::Retry => self.retry(id, by).await,
+            Action::Retry => self.retry(&job, by).await,
             other => {
                 let name = other.name();
                 self.apply_change(id, name, other.change(self.clock.now()).by(by)).await
@@ -348,9 +348,9 @@ impl JobService {
             .map(|id| async move {
                 let by = Actor { user: viewer.id, bulk: true };
                 let result = match self.get(viewer, id).await {
-                    Ok(_) => match action {
+                    Ok(job) => match action {
                         BulkAction::Cancel => self.cancel(id, Some(by)).await,
-                        BulkAction::Retry => self.requeue_by_hand(id, by).await,
+                        BulkAction::Retry => self.requeue_by_hand(&job, by).await,
                     },
                     Err(e) => Err(e),
                 };
@@ -371,22 +371,22 @@ impl JobService {
 
     /// Put a failed or cancelled job back in the queue, due now; its retry count and last
     /// error stay as history.
-    pub async fn retry(&self, id: Uuid, by: Actor) -> Result<Job, JobError> {
-        let job = self.requeue_by_hand(id, by).await?;
+    pub async fn retry(&self, job: &Job, by: Actor) -> Result<Job, JobError> {
+        let job = self.requeue_by_hand(job, by).await?;
         self.store.signal_new_jobs().await?;
         Ok(job)
     }
 
-    /// [`JobService::retry`] without waking the workers (a bulk retry wakes them once).
-    async fn requeue_by_hand(&self, id: Uuid, by: Actor) -> Result<Job, JobError> {
-        let job = self.store.find_job(id).await?.ok_or(JobError::NotFound)?;
+    /// [`JobService::retry`] without waking the workers (a bulk retry wakes them once). `job`
+    /// as its caller read it: the change itself checks the state again, atomically.
+    async fn requeue_by_hand(&self, job: &Job, by: Actor) -> Result<Job, JobError> {
         let finished_badly = matches!(job.status, JobStatus::Failed | JobStatus::Cancelled);
         if finished_badly
             && let Some(handler) = self.handlers.get(job.job_type)
-            && let Err(reason) = handler.can_run_again(&job).await
+            && let Err(reason) = handler.can_run_again(job).await
         {
             return Err(JobError::CannotRetry(reason));
         }
-        self.apply_change(id, "retry", Action::Retry.change(self.clock.now()).by(by)).await
+        self.apply_change(job.id, "retry", Action::Retry.change(self.clock.now()).by(by)).await
     }
 }
