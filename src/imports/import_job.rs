@@ -3,7 +3,7 @@
 //! read) to 90 % when the dataset exists; the worker records 100 % on success.
 
 use super::model::NewDataset;
-use super::parse::{self, FileFormat, Limits, ParseError, Parsed};
+use super::parse::{self, FileFormat, Limits, ParseError, Parsed, ReadOptions};
 use super::upload::{STORED, duplicate_message};
 use crate::jobs::state::grouped;
 use crate::objects::blocking::{self, BlockingWriter};
@@ -30,6 +30,9 @@ struct Upload {
     supplier_id: Uuid,
     format: FileFormat,
     sha256: Option<String>,
+    /// The upload's reading fields (`sheet`, `delimiter`, …); absent from jobs made before them.
+    #[serde(default)]
+    read: ReadOptions,
 }
 
 pub struct ImportHandler {
@@ -112,12 +115,14 @@ impl JobHandler for ImportHandler {
             id: dataset_id,
             supplier_id: upload.supplier_id,
             original_filename: upload.filename,
-            format: upload.format,
+            format: parsed.read_as.format.unwrap_or(upload.format),
             size_bytes: size as i64,
             sha256,
             row_count: parsed.row_count as i64,
             columns: parsed.columns,
             preview: parsed.preview,
+            read_as: parsed.read_as,
+            warnings: parsed.warnings,
             rows_key: rows.clone(),
             import_job_id: job.id,
             created_by: job.created_by,
@@ -209,9 +214,11 @@ impl ImportHandler {
                     }
                 };
                 let limits = self.limits.clone();
+                let options = upload.read.clone();
                 tokio::task::spawn_blocking(move || {
-                    let parsed =
-                        stored(out, |out| parse::parse_xlsx(&path, &limits, out, &mut scaled(&progress, size)));
+                    let parsed = stored(out, |out| {
+                        parse::parse_xlsx(&path, &options, &limits, out, &mut scaled(&progress, size))
+                    });
                     drop(copy);
                     parsed
                 })
@@ -221,8 +228,11 @@ impl ImportHandler {
                 let input = blocking::reader(&self.objects, raw, stop.clone())
                     .await
                     .map_err(|e| Failure::Retry(e.to_string()))?;
+                let options = upload.read.clone();
                 tokio::task::spawn_blocking(move || {
-                    stored(out, |out| parse::parse_stream(format, input, size, out, &mut scaled(&progress, size)))
+                    stored(out, |out| {
+                        parse::parse_stream(format, &options, input, size, out, &mut scaled(&progress, size))
+                    })
                 })
                 .await
             }

@@ -1,6 +1,6 @@
 //! Suppliers and datasets: who sends files, and what a fully parsed file became.
 
-use super::parse::{Column, FileFormat};
+use super::parse::{Column, FileFormat, ReadAs, Warning};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -25,6 +25,8 @@ pub struct Dataset {
     pub row_count: Option<i64>,
     pub columns: Vec<Column>,
     pub preview: Vec<Vec<String>>,
+    pub read_as: ReadAs,
+    pub warnings: Vec<Warning>,
     pub rows_key: Option<String>,
     pub import_job_id: Option<Uuid>,
     pub created_by: Option<Uuid>,
@@ -43,6 +45,8 @@ pub struct NewDataset {
     pub row_count: i64,
     pub columns: Vec<Column>,
     pub preview: Vec<Vec<String>>,
+    pub read_as: ReadAs,
+    pub warnings: Vec<Warning>,
     pub rows_key: String,
     pub import_job_id: Uuid,
     pub created_by: Option<Uuid>,

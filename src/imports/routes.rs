@@ -1,7 +1,7 @@
 //! `/api/v2/imports/…`: suppliers, datasets, and the file upload.
 
 use super::model::{Dataset, Supplier};
-use super::parse::{Column, FileFormat};
+use super::parse::{Column, FileFormat, ReadAs, ReadOptions, Warning};
 use super::service::MAX_PAGE;
 use super::upload::Incoming;
 use crate::auth::CurrentUser;
@@ -66,6 +66,10 @@ pub struct DatasetResponse {
     /// The first rows, as text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<Vec<Vec<String>>>,
+    /// How the file was read: its sheet, delimiter and encoding, as given or found.
+    pub read_as: ReadAs,
+    /// Rows changed so they fit the header: padded short rows, dropped extra cells.
+    pub warnings: Vec<Warning>,
     pub import_job_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
@@ -83,6 +87,8 @@ impl DatasetResponse {
             row_count: d.row_count,
             columns: d.columns,
             preview: with_preview.then_some(d.preview),
+            read_as: d.read_as,
+            warnings: d.warnings,
             import_job_id: d.import_job_id,
             created_at: d.created_at,
         }
@@ -112,6 +118,17 @@ pub struct DatasetQuery {
 pub struct UploadQuery {
     /// The supplier, when not sent as a form field before `file`.
     pub supplier_id: Option<Uuid>,
+    /// XLSX: the sheet to read, by name or 1-based position (default: the first holding a value).
+    pub sheet: Option<String>,
+    /// CSV: what splits fields, one character (`;`) or `tab`, `space`, `whitespace` (runs of
+    /// spaces, for column-aligned files); default: sniffed.
+    pub delimiter: Option<String>,
+    /// Text files: a WHATWG encoding label (`windows-1252`, `latin1`, …); default UTF-8, or UTF-16
+    /// with a byte order mark.
+    pub encoding: Option<String>,
+    /// Rows of another width than the header: `pad` (default: short rows padded, extra cells
+    /// holding data refused), `trim` (extra cells dropped too), `strict` (short rows refused).
+    pub ragged: Option<String>,
 }
 
 #[utoipa::path(
@@ -192,18 +209,19 @@ pub async fn get_dataset(
     Ok(Json(DatasetResponse::new(state.imports.dataset(&caller.user, id).await?, true)))
 }
 
-/// Multipart: `supplier_id` (a field before `file`, or `?supplier_id=`) and `file`.
+/// Multipart: `supplier_id` and the reading fields (`sheet`, `delimiter`, `encoding`, `ragged`), each
+/// a field before `file` or a query parameter, then `file`.
 #[utoipa::path(
     post, path = "/api/v2/imports/files/upload", tag = "imports",
     params(UploadQuery),
-    request_body(content_type = "multipart/form-data", description = "Fields `supplier_id`, then `file`"),
+    request_body(content_type = "multipart/form-data", description = "Fields `supplier_id` and any reading fields, then `file`"),
     responses(
         (status = 202, description = "Stored; parsing continues in a worker (or the job failed as a duplicate)", body = JobResponse),
         (status = 400, description = "Not multipart, or the upload was interrupted", body = ErrorBody),
         (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
         (status = 413, description = "Larger than the configured limit", body = ErrorBody),
         (status = 415, description = "Unsupported file type", body = ErrorBody),
-        (status = 422, description = "Missing file or supplier, or not your supplier", body = ErrorBody),
+        (status = 422, description = "Missing file or supplier, not your supplier, or a reading field that is invalid or does not apply to the file's format", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -219,24 +237,33 @@ pub async fn upload_file(
     let expected_bytes =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let mut supplier_id = q.supplier_id;
+    let mut read = ReadOptions::default();
+    let given = [("sheet", &q.sheet), ("delimiter", &q.delimiter), ("encoding", &q.encoding), ("ragged", &q.ragged)];
+    for (name, value) in given {
+        if let Some(value) = value {
+            read.set(name, value).map_err(|message| invalid_field(&message))?;
+        }
+    }
     // Fields other than the file are small: read with a cap, so none can fill memory.
     let mut other_bytes = 0;
     while let Some(mut field) = multipart.next_field().await? {
-        match field.name() {
-            Some("supplier_id") => {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "supplier_id" => {
                 let text = small_field(&mut field, &mut other_bytes).await?;
                 supplier_id = Some(text.trim().parse().map_err(|_| invalid_field("supplier_id must be a UUID"))?);
             }
-            Some("file") => {
+            "file" => {
                 let supplier_id =
                     supplier_id.ok_or_else(|| invalid_field("send supplier_id before file (or as ?supplier_id=)"))?;
                 let filename = field.file_name().map(str::to_owned).unwrap_or_default();
-                let incoming = Incoming { supplier_id, filename: &filename, expected_bytes };
+                let incoming = Incoming { supplier_id, filename: &filename, expected_bytes, read };
                 let job = state.imports.upload(&caller.user, incoming, field).await?;
                 return Ok((StatusCode::ACCEPTED, crate::jobs::routes::view(&state, job)));
             }
             _ => {
-                small_field(&mut field, &mut other_bytes).await?;
+                let text = small_field(&mut field, &mut other_bytes).await?;
+                read.set(&name, &text).map_err(|message| invalid_field(&message))?;
             }
         }
     }

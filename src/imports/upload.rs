@@ -4,7 +4,7 @@
 //! rescued, never `running` forever. Once the bytes are stored, the job goes to the queue for
 //! a worker to parse.
 
-use super::parse::FileFormat;
+use super::parse::{FileFormat, ReadOptions};
 use super::service::{ImportError, ImportService};
 use crate::jobs::model::{Job, JobType, NewJob};
 use crate::jobs::state::Action;
@@ -32,6 +32,8 @@ pub struct Incoming<'a> {
     pub filename: &'a str,
     /// The request's Content-Length, when known: scales progress while bytes arrive.
     pub expected_bytes: Option<u64>,
+    /// How to read the file (`sheet`, `delimiter`, `encoding`, `ragged`).
+    pub read: ReadOptions,
 }
 
 /// The name to show for a client's file name: its last path component, without control
@@ -57,6 +59,7 @@ impl ImportService {
         let filename = display_name(file.filename);
         let format =
             FileFormat::from_filename(&filename).ok_or_else(|| ImportError::UnsupportedType(filename.clone()))?;
+        file.read.check_for(format).map_err(ImportError::Invalid)?;
         if file.expected_bytes.is_some_and(|n| n > self.settings.max_upload_bytes + MULTIPART_SLACK) {
             return Err(ImportError::TooLarge { limit: self.settings.max_upload_bytes });
         }
@@ -66,7 +69,7 @@ impl ImportService {
             job_type: JobType::Import,
             created_by: Some(owner.id),
             related_dataset_id: None,
-            metadata: json!({"filename": filename, "supplier_id": supplier.id, "format": format}),
+            metadata: json!({"filename": filename, "supplier_id": supplier.id, "format": format, "read": file.read}),
             created_at: now,
             run_at: now,
             priority: 0,

@@ -46,7 +46,7 @@ contract_tests! {
         let supplier = node.new_supplier(&user, "Acme").await;
         fails_with(&node, &user, &supplier, "empty.csv", b"", &["empty"]).await;
         fails_with(&node, &user, &supplier, "blank.csv", b"  \n\n", &["empty"]).await;
-        fails_with(&node, &user, &supplier, "ragged.csv", b"a,b,c\n1,2,3\n4,5\n", &["line 3", "2 fields", "expected 3"]).await;
+        fails_with(&node, &user, &supplier, "ragged.csv", b"a,b\n1,2\n4,5,6\n", &["line 3", "3 fields", "the header has 2"]).await;
         fails_with(&node, &user, &supplier, "latin1.csv", b"name,city\nJos\xe9,Paris\n", &["line 2", "UTF-8"]).await;
         fails_with(&node, &user, &supplier, "broken.jsonl", b"{\"a\": 1}\n{\"a\": 2,,}\n", &["line 2"]).await;
         fails_with(&node, &user, &supplier, "broken.json", b"[{\"a\": 1}, {\"a\" 2}]", &["line 1", "column"]).await;

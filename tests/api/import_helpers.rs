@@ -88,7 +88,22 @@ impl TestApp {
 
     /// Upload and wait until the import job has finished; returns the job.
     pub async fn import(&self, user: &TestUser, supplier: &str, filename: &str, content: &[u8]) -> Value {
-        let res = self.upload(user, supplier, filename, content).await;
+        self.import_with(user, supplier, filename, content, &[]).await
+    }
+
+    /// As [`TestApp::import`], with form `fields` (`sheet`, `delimiter`, …) sent before the file.
+    pub async fn import_with(
+        &self,
+        user: &TestUser,
+        supplier: &str,
+        filename: &str,
+        content: &[u8],
+        fields: &[(&str, &str)],
+    ) -> Value {
+        let mut parts = vec![text_part("supplier_id", supplier)];
+        parts.extend(fields.iter().map(|(name, value)| text_part(name, value)));
+        parts.push(file_part(filename, content));
+        let res = self.upload_parts(user, "", &parts).await;
         assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
         self.wait_for(&res.body["id"], "the import to finish", |j| {
             ["completed", "failed", "cancelled"].contains(&j["status"].as_str().unwrap())

@@ -9,6 +9,7 @@ mod auth;
 mod errors;
 mod exports;
 mod import_errors;
+mod import_files;
 mod import_interruptions;
 mod imports;
 mod job_liveness;

@@ -127,7 +127,7 @@ contract_tests! {
         let rows = node.get(&format!("/api/v2/imports/datasets/{sheet_dataset}"), &user).await.body;
         assert_eq!(rows["columns"], crate::imports::expected_columns());
 
-        let bad = node.import(&user, &supplier, "ragged.csv", b"a,b\n1\n").await;
+        let bad = node.import(&user, &supplier, "ragged.csv", b"a,b\n1,2,3\n").await;
         assert_eq!(bad["status"], "failed", "{bad}");
         let mut expected = vec![
             format!("tenant-a/exports/{}.csv", export["id"].as_str().unwrap()),

@@ -1,23 +1,25 @@
-//! CSV and TSV: the delimiter sniffed from the start of the file (CSV), then records streamed as raw
-//! bytes straight into the row sink.
+//! CSV and TSV: the delimiter given or sniffed from the start of the file, then records streamed as
+//! raw bytes straight into the row sink.
 
 use std::io::{self, Cursor, Read, Write};
 
 use csv::{ByteRecord, ReaderBuilder};
 
 use super::input::{self, BOM, Meter};
+use super::options::{Delimiter, Ragged};
 use super::sink::{RowSink, column_names};
-use super::{ParseError, Parsed, invalid};
+use super::{NOT_UTF8, ParseError, Parsed, invalid};
 
 /// How much of the file the delimiter is sniffed from.
 const SNIFF_BYTES: usize = 64 << 10;
 
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 
-/// `delimiter` is `None` for CSV (sniffed) and TAB for TSV.
+/// `delimiter` is `None` to sniff it.
 pub(crate) fn parse<R: Read, W: Write>(
     mut input: R,
-    delimiter: Option<u8>,
+    delimiter: Option<Delimiter>,
+    ragged: Ragged,
     meter: &Meter,
     out: W,
 ) -> Result<Parsed, ParseError> {
@@ -25,15 +27,32 @@ pub(crate) fn parse<R: Read, W: Write>(
     if start.complete && start.prefix.trim_ascii().is_empty() {
         return Err(invalid("the file is empty"));
     }
-    let delimiter = delimiter.unwrap_or_else(|| sniff(&start.prefix, start.complete));
+    let delimiter = match delimiter {
+        Some(given) => given,
+        None => {
+            let sniffed = sniff(&start.prefix, start.complete);
+            one_column_guard(&start.prefix, start.complete, sniffed, start.skipped_lines)?;
+            Delimiter::Byte(sniffed)
+        }
+    };
+    let first_newline = start.prefix.iter().position(|&b| b == b'\n');
+    let crlf = first_newline.is_some_and(|i| i > 0 && start.prefix[i - 1] == b'\r');
+    let rest: Box<dyn Read> = match delimiter {
+        Delimiter::Byte(_) => Box::new(Cursor::new(start.prefix).chain(input)),
+        Delimiter::Whitespace => Box::new(Collapsed::new(Cursor::new(start.prefix).chain(input))),
+    };
     let mut reader = ReaderBuilder::new()
-        .delimiter(delimiter)
+        .delimiter(match delimiter {
+            Delimiter::Byte(byte) => byte,
+            Delimiter::Whitespace => SEPARATOR,
+        })
         .has_headers(false)
-        // ragged rows get our own message, with the line
+        // ragged rows are fitted (or refused, with the line) by the sink
         .flexible(true)
         .buffer_capacity(64 << 10)
-        .from_reader(Cursor::new(start.prefix).chain(input));
-    let line_of = |record: &ByteRecord| record.position().map_or(0, |p| p.line()) + start.skipped_lines;
+        .from_reader(Tail::new(rest));
+    let lines = Lines { crlf, skipped: start.skipped_lines };
+    let line_of = |reader: &csv::Reader<Tail<_>>, record: &ByteRecord| lines.start(reader, record);
 
     let mut record = ByteRecord::new();
     let mut sink = loop {
@@ -41,54 +60,99 @@ pub(crate) fn parse<R: Read, W: Write>(
             return Err(invalid("the file is empty"));
         }
         if meter.tripped() {
-            return Err(input::too_long(line_of(&record), "the header"));
+            return Err(input::too_long(line_of(&reader, &record), "the header"));
         }
         meter.mark();
         if is_blank(&record) {
             continue;
         }
-        let line = line_of(&record);
+        let line = line_of(&reader, &record);
         if let Some(column) = invalid_utf8_field(&record) {
-            return Err(invalid(format!(
-                "line {line}, column {}: not valid UTF-8 — save the file as UTF-8",
-                column + 1
-            )));
+            return Err(invalid(format!("line {line}, column {}: {NOT_UTF8}", column + 1)));
         }
         let raw = record.iter().map(|name| String::from_utf8_lossy(name).into_owned());
         let names = column_names(raw).map_err(|message| invalid(format!("line {line}: {message}")))?;
-        break RowSink::new(names, out)?;
+        break RowSink::new(names, ragged, out)?;
     };
 
     let width = sink.width();
     while reader.read_byte_record(&mut record).map_err(read_error)? {
         if meter.tripped() {
-            return Err(input::too_long(line_of(&record), "one row"));
+            return Err(input::too_long(line_of(&reader, &record), "one row"));
         }
         meter.mark();
         if is_blank(&record) {
             continue;
         }
         if record.len() != width {
-            let fields = if record.len() == 1 { "field" } else { "fields" };
-            return Err(invalid(format!(
-                "line {}: {} {fields}, expected {width} (as in the header)",
-                line_of(&record),
-                record.len()
-            )));
+            let line = line_of(&reader, &record);
+            sink.fit(&mut record, line)?;
         }
         if let Some(column) = invalid_utf8_field(&record) {
             return Err(invalid(format!(
-                "line {}, column \"{}\": not valid UTF-8 — save the file as UTF-8",
-                line_of(&record),
+                "line {}, column \"{}\": {NOT_UTF8}",
+                line_of(&reader, &record),
                 sink.names()[column]
             )));
         }
         sink.push(&record)?;
     }
     if meter.tripped() {
-        return Err(input::too_long(reader.position().line() + start.skipped_lines, "one row"));
+        return Err(input::too_long(reader.position().line() + lines.skipped, "one row"));
     }
-    sink.finish()
+    let mut parsed = sink.finish()?;
+    parsed.read_as.delimiter = Some(delimiter.name());
+    Ok(parsed)
+}
+
+/// Where a record started in the file. csv's own record position is where the reader stood when it
+/// began (before any blank lines it skipped), and a CRLF's line feed is counted only with the next
+/// record; so the line is worked back from where the record ended.
+struct Lines {
+    /// Whether lines end in CRLF: a record then ends at its CR, the LF not yet read.
+    crlf: bool,
+    /// Blank lines dropped before the header.
+    skipped: u64,
+}
+
+impl Lines {
+    fn start<R: Read>(&self, reader: &csv::Reader<Tail<R>>, record: &ByteRecord) -> u64 {
+        let position = reader.position();
+        let inside = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+        let terminator = u64::from(!self.crlf && reader.get_ref().ends_in_newline_or_more(position.byte()));
+        position.line().saturating_sub(inside + terminator).max(1) + self.skipped
+    }
+}
+
+/// The input as csv reads it, remembering how it ended, so [`Lines`] can tell a record ended by a
+/// line feed from one ended by the end of the file.
+struct Tail<R> {
+    inner: R,
+    delivered: u64,
+    last: Option<u8>,
+    ended: bool,
+}
+
+impl<R: Read> Tail<R> {
+    fn new(inner: R) -> Self {
+        Tail { inner, delivered: 0, last: None, ended: false }
+    }
+
+    /// Whether something follows byte `offset`, or the input's last byte there was a line feed.
+    fn ends_in_newline_or_more(&self, offset: u64) -> bool {
+        !(self.ended && offset >= self.delivered) || self.last == Some(b'\n')
+    }
+}
+
+impl<R: Read> Read for Tail<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match n {
+            0 => self.ended = !buf.is_empty(),
+            n => (self.delivered, self.last) = (self.delivered + n as u64, Some(buf[n - 1])),
+        }
+        Ok(n)
+    }
 }
 
 /// The start of the file, kept to sniff the delimiter from and then parsed like the rest.
@@ -155,6 +219,123 @@ fn consistent_lines(sample: &[u8], complete: bool, delimiter: u8) -> usize {
     counts.chunk_by(|a, b| a == b).map(<[usize]>::len).max().unwrap_or(0)
 }
 
+/// Characters that may separate a file's columns though no sniffed candidate does.
+const GUARD_CANDIDATES: [u8; 9] = [b' ', b':', b'~', b'^', b'#', b'!', b'/', b'*', b'='];
+
+/// Sniffing found no delimiter, so the file reads as one column. When its header and most of its
+/// sampled rows hold the same count of another likely separator (or runs of spaces, as in a
+/// column-aligned file), that is almost surely a file with columns: refuse it, naming the field
+/// to set, rather than import one column silently.
+fn one_column_guard(sample: &[u8], complete: bool, sniffed: u8, skipped_lines: u64) -> Result<(), ParseError> {
+    let mut lines: Vec<&[u8]> = sample.split(|&b| b == b'\n').filter(|l| !l.trim_ascii().is_empty()).collect();
+    if !complete {
+        lines.pop();
+    }
+    let Some((header, rows)) = lines.split_first() else { return Ok(()) };
+    if header.contains(&sniffed) || header.contains(&b'"') || rows.is_empty() {
+        return Ok(());
+    }
+    let count = |line: &[u8], c: u8| line.trim_ascii().iter().filter(|&&b| b == c).count();
+    let aligned = |line: &[u8]| line.trim_ascii().windows(2).any(|w| w == b"  ");
+    let most = |hits: usize| hits * 5 >= rows.len() * 4;
+    let line = skipped_lines + 1;
+    if aligned(header) && most(rows.iter().filter(|r| aligned(r)).count()) {
+        return Err(invalid(format!(
+            "line {line}: the header reads as one column, but it and most rows hold runs of spaces, as a \
+             column-aligned file does — send delimiter=whitespace to split on them (or delimiter=comma to \
+             import one column)"
+        )));
+    }
+    for candidate in GUARD_CANDIDATES {
+        let in_header = count(header, candidate);
+        if in_header > 0 && most(rows.iter().filter(|r| count(r, candidate) == in_header).count()) {
+            let name = Delimiter::Byte(candidate).name();
+            return Err(invalid(format!(
+                "line {line}: the header reads as one column, but it and most rows hold {in_header} \"{}\" each — \
+                 if that separates the columns, send delimiter={name} (or delimiter=comma to import one column)",
+                char::from(candidate)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A column-aligned text file read as delimited: runs of spaces and tabs outside quotes become one
+/// [`SEPARATOR`], and those at the start or end of a line go.
+struct Collapsed<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    in_quotes: bool,
+    /// Whether the next byte starts a field (a quote there opens a quoted field).
+    field_start: bool,
+    /// Whether the last byte closed a quoted field (a quote next is an escaped one: `""`).
+    closed: bool,
+    line_start: bool,
+    gap: bool,
+}
+
+/// What [`Collapsed`] puts between fields: the ASCII unit separator, which text files do not hold.
+const SEPARATOR: u8 = 0x1F;
+
+impl<R: Read> Collapsed<R> {
+    fn new(inner: R) -> Self {
+        Collapsed {
+            inner,
+            buf: Vec::new(),
+            pos: 0,
+            in_quotes: false,
+            field_start: true,
+            closed: false,
+            line_start: true,
+            gap: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Collapsed<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.buf.len() {
+            let mut raw = [0u8; 32 << 10];
+            let n = self.inner.read(&mut raw)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.buf.clear();
+            self.pos = 0;
+            for &b in &raw[..n] {
+                if self.in_quotes {
+                    self.buf.push(b);
+                    self.in_quotes = b != b'"';
+                    self.closed = b == b'"';
+                    continue;
+                }
+                let reopens = std::mem::take(&mut self.closed) && b == b'"';
+                match b {
+                    b' ' | b'\t' => self.gap = !self.line_start,
+                    b'\n' | b'\r' => {
+                        self.buf.push(b);
+                        (self.gap, self.line_start, self.field_start) = (false, true, true);
+                    }
+                    _ => {
+                        if std::mem::take(&mut self.gap) {
+                            self.buf.push(SEPARATOR);
+                            self.field_start = true;
+                        }
+                        self.in_quotes = b == b'"' && (self.field_start || reopens);
+                        (self.line_start, self.field_start) = (false, false);
+                        self.buf.push(b);
+                    }
+                }
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// A line with nothing but whitespace on it. The csv crate already drops empty lines, so a single
 /// empty field can only be a quoted `""`: a real value (it is how a one-column empty row is written).
 fn is_blank(record: &ByteRecord) -> bool {
@@ -183,8 +364,31 @@ fn read_error(error: csv::Error) -> ParseError {
 
 #[cfg(test)]
 mod tests {
-    use super::{invalid_utf8_field, sniff};
+    use super::{Collapsed, invalid_utf8_field, one_column_guard, sniff};
     use csv::ByteRecord;
+    use std::io::Read;
+
+    #[test]
+    fn aligned_columns_collapse_to_one_separator_outside_quotes() {
+        let mut text = Vec::new();
+        let input = &b"  id   name     note\n1    \"a  \"\"b  c\"   x y\r\n"[..];
+        Collapsed::new(input).read_to_end(&mut text).expect("reads");
+        assert_eq!(text, b"id\x1fname\x1fnote\n1\x1f\"a  \"\"b  c\"\x1fx\x1fy\r\n");
+    }
+
+    #[test]
+    fn one_column_is_refused_when_another_separator_is_plain_to_see() {
+        let message = |sample: &[u8]| one_column_guard(sample, true, b',', 0).err().map(|e| e.to_string());
+        assert!(
+            message(b"id  name   price\n1   ann    2.50\n2   bob    3\n").unwrap().contains("delimiter=whitespace")
+        );
+        assert!(message(b"id~name\n1~ann\n2~bob\n").unwrap().contains("send delimiter=~"));
+        assert!(message(b"id name price\n1 ann 2.50\n").unwrap().contains("send delimiter=space"));
+        // one column whose values happen to hold spaces, and a true one-column file
+        assert_eq!(message(b"product name\nbig red ball\nlamp\n"), None);
+        assert_eq!(message(b"email\nann@example.com\n"), None);
+        assert_eq!(message(b"id,name\n1,a b\n"), None);
+    }
 
     #[test]
     fn the_delimiter_is_the_one_splitting_most_lines_alike() {

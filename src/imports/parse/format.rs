@@ -15,14 +15,16 @@ crate::text_enum! {
 
 impl FileFormat {
     /// The accepted extensions, for error messages.
-    pub const SUPPORTED: &'static str = ".csv, .tsv, .tab, .xlsx, .jsonl, .ndjson, .json";
+    pub const SUPPORTED: &'static str = ".csv, .txt, .tsv, .tab, .xlsx, .jsonl, .ndjson, .json";
 
-    /// From the upload's file name extension, case-insensitive. Anything else (no extension, .xls,
-    /// .txt, …) is `None`: guessing a format from content would turn a wrong upload into odd rows.
+    /// From the upload's file name extension, case-insensitive. `.txt` is delimited text, as
+    /// Excel's "Text (Tab delimited)" and "Unicode Text" save it (the delimiter is sniffed). Anything
+    /// else (no extension, .xls, …) is `None`: guessing a format from content would turn a wrong
+    /// upload into odd rows.
     pub fn from_filename(name: &str) -> Option<FileFormat> {
         let extension = Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
         match extension.as_str() {
-            "csv" => Some(FileFormat::Csv),
+            "csv" | "txt" => Some(FileFormat::Csv),
             "tsv" | "tab" => Some(FileFormat::Tsv),
             "xlsx" => Some(FileFormat::Xlsx),
             "jsonl" | "ndjson" => Some(FileFormat::Jsonl),
@@ -48,7 +50,8 @@ mod tests {
             ("rows.NDJSON", Some(FileFormat::Jsonl)),
             ("rows.json", Some(FileFormat::Json)),
             ("old.xls", None),
-            ("notes.txt", None),
+            ("notes.txt", Some(FileFormat::Csv)),
+            ("report.TXT", Some(FileFormat::Csv)),
             ("setup.exe", None),
             ("csv", None),
             (".csv", None),

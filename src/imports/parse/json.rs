@@ -17,10 +17,14 @@ use super::sink::{RowSink, column_names};
 use super::{ParseError, Parsed, invalid};
 
 pub(crate) fn parse_lines<R: Read, W: Write>(input: R, meter: &Meter, out: W) -> Result<Parsed, ParseError> {
-    let mut reader = BufReader::with_capacity(64 << 10, input);
+    lines(BufReader::with_capacity(64 << 10, input), 0, meter, out)
+}
+
+/// JSON Lines from `reader`, whose first line is the file's line `skipped + 1`.
+fn lines<W: Write>(mut reader: impl BufRead, skipped: u64, meter: &Meter, out: W) -> Result<Parsed, ParseError> {
     let mut objects = Objects::new(out);
     let mut line = Vec::new();
-    let mut line_no = 0u64;
+    let mut line_no = skipped;
     loop {
         line.clear();
         let n = reader.read_until(b'\n', &mut line)?;
@@ -45,12 +49,25 @@ pub(crate) fn parse_lines<R: Read, W: Write>(input: R, meter: &Meter, out: W) ->
     objects.finish()
 }
 
+/// A JSON array of objects, or, when the file starts with an object, JSON Lines (a `.json` name is
+/// common for those).
 pub(crate) fn parse_array<R: Read, W: Write>(input: R, meter: &Meter, out: W) -> Result<Parsed, ParseError> {
     let mut reader = BufReader::with_capacity(64 << 10, input);
     let Some(offset) = skip_leading_whitespace(&mut reader)? else {
         return Err(invalid("the file is empty"));
     };
     let first = reader.fill_buf()?.first().copied();
+    if first == Some(b'{') {
+        let mut parsed = lines(reader, offset.lines, meter, out).map_err(|e| match e {
+            ParseError::Invalid(message) => invalid(format!(
+                "{message} — this .json file starts with an object, so it was read as JSON Lines (one object \
+                 per line); a single object is not a table: wrap the objects in [ ]"
+            )),
+            other => other,
+        })?;
+        parsed.read_as.format = Some(super::FileFormat::Jsonl);
+        return Ok(parsed);
+    }
     if first != Some(b'[') {
         let found = first.map_or("nothing", kind_of);
         let (line, column) = offset.locate(1, 1);
@@ -189,7 +206,7 @@ impl<W: Write> Objects<W> {
         let names = column_names(keys.iter().cloned()).map_err(Stop::Invalid)?;
         let out =
             self.out.take().ok_or_else(|| Stop::Failed(io::Error::other("the output was already taken").into()))?;
-        let mut sink = RowSink::new(names, out).map_err(Stop::Failed)?;
+        let mut sink = RowSink::new(names, super::Ragged::Pad, out).map_err(Stop::Failed)?;
         let row: ByteRecord = values.iter().map(String::as_bytes).collect();
         sink.push(&row).map_err(Stop::Failed)?;
         self.index = keys.iter().cloned().enumerate().map(|(i, key)| (key, i)).collect();
@@ -218,6 +235,8 @@ impl<W: Write> Objects<W> {
                 // serde_json's text ends in " at line L column C", which we say our own way
                 let text = error.to_string();
                 let message = text.rsplit_once(" at line ").map_or(text.as_str(), |(message, _)| message);
+                // serde_json's words for a string's bytes that are not UTF-8
+                let message = if message == "invalid unicode code point" { super::NOT_UTF8 } else { message };
                 invalid(format!("line {line}, column {column}: {message}"))
             }
         }

@@ -4,11 +4,13 @@
 //! only turns its input into rows; header checks, type inference, the preview and the CSV output live
 //! in one place (`sink.rs`), so every format behaves the same past its own syntax.
 
+mod decode;
 mod delimited;
 mod format;
 mod infer;
 mod input;
 mod json;
+mod options;
 mod sink;
 mod xlsx;
 
@@ -21,6 +23,7 @@ use std::rc::Rc;
 
 pub use format::FileFormat;
 pub use infer::ColumnType;
+pub use options::{Delimiter, Encoding, Ragged, ReadAs, ReadOptions, Warning, WarningKind};
 
 /// How many data rows `Parsed::preview` holds at most.
 pub const PREVIEW_ROWS: usize = 50;
@@ -46,6 +49,9 @@ pub struct Parsed {
     /// The first `PREVIEW_ROWS` data rows as written to the output, each cell cut at
     /// `PREVIEW_CELL_CHARS`, and no more rows once they hold `PREVIEW_BYTES`.
     pub preview: Vec<Vec<String>>,
+    pub read_as: ReadAs,
+    /// Rows changed so that they fit the header (padded, trimmed).
+    pub warnings: Vec<Warning>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +86,7 @@ impl Default for Limits {
     }
 }
 
-/// Parses a streamed CSV, TSV, JSON Lines or JSON-array file.
+/// Parses a streamed CSV, TSV, JSON Lines or JSON-array file, read as `options` say.
 ///
 /// `total` is the input's size in bytes (for progress); `progress` gets the fraction of the input
 /// consumed, at most about every 1 MiB, and 1.0 once at the end. The rows go to `rows_out` as CSV
@@ -88,36 +94,61 @@ impl Default for Limits {
 /// flushed before `Ok` is returned. XLSX needs seeking: use [`parse_xlsx`].
 pub fn parse_stream(
     format: FileFormat,
+    options: &ReadOptions,
     input: impl Read,
     total: u64,
     rows_out: impl Write,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Parsed, ParseError> {
     let meter = Rc::new(input::Meter::default());
-    let parsed = {
+    let mut parsed = {
         let input = input::Metered::new(input, total, &mut *progress, Rc::clone(&meter));
-        match format {
-            FileFormat::Csv => delimited::parse(input, None, &meter, rows_out),
-            FileFormat::Tsv => delimited::parse(input, Some(b'\t'), &meter, rows_out),
+        let (input, encoding) = decode::utf8(input, options.encoding)?;
+        let mut parsed = match format {
+            FileFormat::Csv => delimited::parse(input, options.delimiter, options.ragged, &meter, rows_out),
+            FileFormat::Tsv => {
+                let delimiter = options.delimiter.unwrap_or(Delimiter::Byte(b'\t'));
+                delimited::parse(input, Some(delimiter), options.ragged, &meter, rows_out)
+            }
             FileFormat::Jsonl => json::parse_lines(input, &meter, rows_out),
             FileFormat::Json => json::parse_array(input, &meter, rows_out),
             FileFormat::Xlsx => Err(invalid("an XLSX file cannot be read as a stream; it is parsed from a local file")),
         }
-    }?;
+        .map_err(|e| encoding_hint(e, &encoding))?;
+        parsed.read_as.encoding = Some(encoding);
+        parsed
+    };
+    parsed.read_as.format.get_or_insert(format);
     progress(1.0);
     Ok(parsed)
 }
 
-/// Parses the first worksheet of the XLSX file at `path`.
+/// Parses the XLSX file at `path`: the sheet `options` name, or else the first one holding a value.
 ///
 /// Progress is rows read against the sheet's declared dimension. The output is as for [`parse_stream`].
 pub fn parse_xlsx(
     path: &Path,
+    options: &ReadOptions,
     limits: &Limits,
     rows_out: impl Write,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Parsed, ParseError> {
-    let parsed = xlsx::parse(path, limits, rows_out, &mut *progress)?;
+    let mut parsed = xlsx::parse(path, options, limits, rows_out, &mut *progress)?;
+    parsed.read_as.format = Some(FileFormat::Xlsx);
     progress(1.0);
     Ok(parsed)
 }
+
+/// A file that is not UTF-8 and said nothing else: the message says how to name its encoding.
+fn encoding_hint(error: ParseError, encoding: &str) -> ParseError {
+    match error {
+        ParseError::Invalid(message) if encoding == "utf-8" && message.contains(NOT_UTF8) => invalid(format!(
+            "{message} — if the file is in another encoding, name it in the upload's encoding field \
+             (for example encoding=windows-1252, which Excel uses for CSV on Western European Windows)"
+        )),
+        other => other,
+    }
+}
+
+/// How every format words a byte that is not UTF-8 (so [`encoding_hint`] can add to it).
+pub(crate) const NOT_UTF8: &str = "not valid UTF-8";

@@ -7,7 +7,8 @@ use std::io::{self, Write};
 use csv::ByteRecord;
 
 use super::infer::Inference;
-use super::{Column, MAX_COLUMNS, PREVIEW_BYTES, PREVIEW_CELL_CHARS, PREVIEW_ROWS, ParseError, Parsed};
+use super::options::{Ragged, ReadAs, Warning, WarningKind};
+use super::{Column, MAX_COLUMNS, PREVIEW_BYTES, PREVIEW_CELL_CHARS, PREVIEW_ROWS, ParseError, Parsed, invalid};
 
 /// Column names as the file gives them: trimmed, blanks named `column_N`, duplicates refused.
 /// The error is a message without its place, which each format words differently (line, row).
@@ -45,11 +46,15 @@ pub(crate) struct RowSink<W: Write> {
     row_count: u64,
     preview: Vec<Vec<String>>,
     preview_bytes: usize,
+    ragged: Ragged,
+    /// Rows padded and trimmed so far, each with the first one's line.
+    padded: Option<(u64, u64)>,
+    trimmed: Option<(u64, u64)>,
 }
 
 impl<W: Write> RowSink<W> {
     /// Starts the output with the header line; `names` come from [`column_names`].
-    pub(crate) fn new(names: Vec<String>, out: W) -> Result<Self, ParseError> {
+    pub(crate) fn new(names: Vec<String>, ragged: Ragged, out: W) -> Result<Self, ParseError> {
         // a larger buffer than the default 8 KiB: fewer, bigger writes to storage
         let mut out = csv::WriterBuilder::new().buffer_capacity(64 << 10).from_writer(out);
         out.write_record(&names).map_err(write_error)?;
@@ -60,6 +65,9 @@ impl<W: Write> RowSink<W> {
             row_count: 0,
             preview: Vec::new(),
             preview_bytes: 0,
+            ragged,
+            padded: None,
+            trimmed: None,
         })
     }
 
@@ -87,16 +95,82 @@ impl<W: Write> RowSink<W> {
         Ok(())
     }
 
+    /// Makes a row of the wrong width fit the header, as `ragged` says: a short row is padded with
+    /// empty values (unless `strict`), extra empty cells are dropped, extra cells holding data are
+    /// dropped with `trim` and refused otherwise. `line` is where the row starts in the file.
+    pub(crate) fn fit(&mut self, row: &mut ByteRecord, line: u64) -> Result<(), ParseError> {
+        let width = self.width();
+        let fields = |n: usize| if n == 1 { "1 field".to_owned() } else { format!("{n} fields") };
+        if row.len() < width {
+            if self.ragged == Ragged::Strict {
+                return Err(invalid(format!(
+                    "line {line}: {}, the header has {width} (ragged=strict refuses short rows)",
+                    fields(row.len())
+                )));
+            }
+            while row.len() < width {
+                row.push_field(b"");
+            }
+            self.note(WarningKind::Padded, line);
+            return Ok(());
+        }
+        let extra = row.iter().enumerate().skip(width).find(|(_, value)| !value.trim_ascii().is_empty());
+        if let Some((position, value)) = extra
+            && self.ragged != Ragged::Trim
+        {
+            return Err(invalid(format!(
+                "line {line}: {}, the header has {width}, and field {} holds \"{}\" — add its column to the header, \
+                 or send ragged=trim to drop cells past the header's columns",
+                fields(row.len()),
+                position + 1,
+                preview_cell(&value[..value.len().min(64)])
+            )));
+        }
+        row.truncate(width);
+        self.note(WarningKind::Trimmed, line);
+        Ok(())
+    }
+
+    /// Counts a row changed to fit (XLSX notes its trimmed rows itself: its short rows are normal).
+    pub(crate) fn note(&mut self, kind: WarningKind, line: u64) {
+        let count = match kind {
+            WarningKind::Padded => &mut self.padded,
+            WarningKind::Trimmed => &mut self.trimmed,
+        };
+        let (rows, _) = count.get_or_insert((0, line));
+        *rows += 1;
+    }
+
     pub(crate) fn finish(mut self) -> Result<Parsed, ParseError> {
         self.out.flush()?;
+        let mut warnings = Vec::new();
+        if let Some((rows, first_line)) = self.padded {
+            let message = format!(
+                "{} shorter than the header, padded with empty values (the first on line {first_line})",
+                rows_text(rows)
+            );
+            warnings.push(Warning { kind: WarningKind::Padded, rows, first_line, message });
+        }
+        if let Some((rows, first_line)) = self.trimmed {
+            let which = if self.ragged == Ragged::Trim { "cells" } else { "empty cells" };
+            let message = format!(
+                "{} had {which} past the header's columns, dropped (the first on line {first_line})",
+                rows_text(rows)
+            );
+            warnings.push(Warning { kind: WarningKind::Trimmed, rows, first_line, message });
+        }
         let columns = self
             .names
             .into_iter()
             .zip(&self.inference)
             .map(|(name, inference)| Column { name, column_type: inference.column_type() })
             .collect();
-        Ok(Parsed { columns, row_count: self.row_count, preview: self.preview })
+        Ok(Parsed { columns, row_count: self.row_count, preview: self.preview, read_as: ReadAs::default(), warnings })
     }
+}
+
+fn rows_text(rows: u64) -> String {
+    if rows == 1 { "1 row".into() } else { format!("{} rows", crate::jobs::state::grouped(rows)) }
 }
 
 /// A value as the preview shows it: cut at [`PREVIEW_CELL_CHARS`].

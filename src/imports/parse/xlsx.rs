@@ -1,5 +1,6 @@
-//! XLSX: the first worksheet streamed cell by cell into the row sink, after the zip's declared sizes
-//! have been checked against the limits (a small upload must not unpack to gigabytes).
+//! XLSX: one worksheet (the one asked for, or the first holding a value) streamed cell by cell into
+//! the row sink, after the zip's declared sizes have been checked against the limits (a small upload
+//! must not unpack to gigabytes).
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -11,6 +12,7 @@ use csv::ByteRecord;
 
 use super::infer::is_date;
 use super::input::fraction;
+use super::options::{Ragged, ReadOptions, WarningKind};
 use super::sink::{RowSink, column_names};
 use super::{Limits, ParseError, Parsed, invalid};
 
@@ -20,23 +22,84 @@ const RATIO_EXEMPT_BELOW: u64 = 1 << 20;
 
 pub(crate) fn parse<W: Write>(
     path: &Path,
+    options: &ReadOptions,
     limits: &Limits,
     out: W,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Parsed, ParseError> {
     check_sizes(path, limits)?;
     let mut book: Xlsx<_> = Xlsx::new(BufReader::new(File::open(path)?)).map_err(unreadable)?;
-    let first_sheet = book
-        .sheet_names()
-        .into_iter()
-        .next()
-        .ok_or_else(|| invalid("not a readable XLSX file: it has no worksheet"))?;
-    let mut cells = book.worksheet_cells_reader(&first_sheet).map_err(unreadable)?;
+    let names = book.sheet_names();
+    if names.is_empty() {
+        return Err(invalid("not a readable XLSX file: it has no worksheet"));
+    }
+    let tried = match &options.sheet {
+        Some(wanted) => vec![pick(&names, wanted)?],
+        None => names.clone(),
+    };
+    let mut out = out;
+    for name in tried {
+        match read_sheet(&mut book, &name, options.ragged, out, &mut *progress)? {
+            Ok(mut parsed) => {
+                parsed.read_as.sheet = Some(name);
+                return Ok(parsed);
+            }
+            Err(unused) => out = unused,
+        }
+    }
+    Err(invalid(match (&options.sheet, names.len()) {
+        (Some(_), _) | (None, 1) => "the file is empty".to_owned(),
+        (None, n) => format!("the file is empty: none of its {n} sheets ({}) holds a value", listed(&names)),
+    }))
+}
+
+/// The sheet `wanted` names: by name (exactly, else ignoring case), else by 1-based position.
+fn pick(names: &[String], wanted: &str) -> Result<String, ParseError> {
+    let found = names
+        .iter()
+        .find(|name| name.as_str() == wanted)
+        .or_else(|| names.iter().find(|name| name.eq_ignore_ascii_case(wanted)))
+        .or_else(|| wanted.parse::<usize>().ok().and_then(|n| names.get(n.checked_sub(1)?)));
+    found.cloned().ok_or_else(|| {
+        invalid(format!(
+            "no sheet \"{}\" in this file: its sheets are {} (name one, or give its position, 1 to {})",
+            crate::text_enum::truncate_for_message(wanted),
+            listed(names),
+            names.len()
+        ))
+    })
+}
+
+fn listed(names: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut list = names.iter().take(SHOWN).map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+    if names.len() > SHOWN {
+        list.push_str(", …");
+    }
+    list
+}
+
+/// One sheet's rows; the output comes back unused when the sheet holds no value.
+fn read_sheet<W: Write>(
+    book: &mut Xlsx<BufReader<File>>,
+    name: &str,
+    ragged: Ragged,
+    out: W,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Result<Parsed, W>, ParseError> {
+    let mut cells = book.worksheet_cells_reader(name).map_err(unreadable)?;
     let declared = cells.dimensions();
     let declared_rows = u64::from(declared.end.0.saturating_sub(declared.start.0)) + 1;
 
-    let mut sheet =
-        Sheet { out: Some(out), sink: None, header: Vec::new(), record: ByteRecord::new(), has_values: false };
+    let mut sheet = Sheet {
+        out: Some(out),
+        sink: None,
+        header: Vec::new(),
+        record: ByteRecord::new(),
+        has_values: false,
+        ragged,
+        trimmed: false,
+    };
     let mut text = String::new();
     let mut row = None;
     let mut reported = 0.0;
@@ -61,7 +124,11 @@ pub(crate) fn parse<W: Write>(
     if let Some(last) = row {
         sheet.end_row(last)?;
     }
-    sheet.sink.ok_or_else(|| invalid("the file is empty"))?.finish()
+    match (sheet.sink, sheet.out) {
+        (Some(sink), _) => Ok(Ok(sink.finish()?)),
+        (None, Some(out)) => Ok(Err(out)),
+        (None, None) => Err(io::Error::other("the output was taken without a header").into()),
+    }
 }
 
 /// Rows as they are assembled from their cells.
@@ -72,6 +139,9 @@ struct Sheet<W: Write> {
     header: Vec<(u32, String)>,
     record: ByteRecord,
     has_values: bool,
+    ragged: Ragged,
+    /// Whether this row had values past the header's columns, dropped with `ragged=trim`.
+    trimmed: bool,
 }
 
 impl<W: Write> Sheet<W> {
@@ -80,8 +150,8 @@ impl<W: Write> Sheet<W> {
             // empty cells are filled in by the padding below
             return Ok(());
         }
-        self.has_values = true;
         let Some(sink) = &self.sink else {
+            self.has_values = true;
             if col as usize >= super::MAX_COLUMNS {
                 return Err(invalid(format!(
                     "cell {}: beyond the {} columns a sheet may have",
@@ -95,8 +165,13 @@ impl<W: Write> Sheet<W> {
         let width = sink.width();
         let col_index = col as usize;
         if col_index >= width {
+            if self.ragged == Ragged::Trim {
+                self.trimmed = true;
+                return Ok(());
+            }
             return Err(invalid(format!(
-                "cell {}: a value in column {}, but the header has only {width} columns",
+                "cell {}: a value in column {}, but the header has only {width} columns — add its column to \
+                 the header, or send ragged=trim to drop cells past the header's columns",
                 cell_name(row, col),
                 column_letters(col)
             )));
@@ -104,6 +179,7 @@ impl<W: Write> Sheet<W> {
         if col_index < self.record.len() {
             return Err(invalid(format!("cell {}: the cells of this row are out of order", cell_name(row, col))));
         }
+        self.has_values = true;
         while self.record.len() < col_index {
             self.record.push_field(b"");
         }
@@ -112,6 +188,11 @@ impl<W: Write> Sheet<W> {
     }
 
     fn end_row(&mut self, row: u32) -> Result<(), ParseError> {
+        if std::mem::take(&mut self.trimmed)
+            && let Some(sink) = &mut self.sink
+        {
+            sink.note(WarningKind::Trimmed, u64::from(row) + 1);
+        }
         if !std::mem::take(&mut self.has_values) {
             self.record.clear();
             return Ok(());
@@ -131,7 +212,7 @@ impl<W: Write> Sheet<W> {
         }
         let names = column_names(raw).map_err(|message| invalid(format!("row {}: {message}", row + 1)))?;
         let out = self.out.take().ok_or_else(|| io::Error::other("the output was already taken"))?;
-        self.sink = Some(RowSink::new(names, out)?);
+        self.sink = Some(RowSink::new(names, self.ragged, out)?);
         Ok(())
     }
 }

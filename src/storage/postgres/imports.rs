@@ -15,9 +15,10 @@ use uuid::Uuid;
 const SUPPLIER_COLUMNS: &str = "id, name, created_by, created_at";
 /// As [`DATASET_COLUMNS`] without the preview, which lists do not show.
 const DATASET_LIST_COLUMNS: &str = "id, name, supplier_id, original_filename, format, size_bytes, sha256, row_count, \
-                                    columns, null::jsonb as preview, rows_key, import_job_id, created_by, created_at";
+                                    columns, null::jsonb as preview, read_as, warnings, rows_key, import_job_id, created_by, \
+                                    created_at";
 const DATASET_COLUMNS: &str = "id, name, supplier_id, original_filename, format, size_bytes, sha256, row_count, \
-                               columns, preview, rows_key, import_job_id, created_by, created_at";
+                               columns, preview, read_as, warnings, rows_key, import_job_id, created_by, created_at";
 
 fn supplier_from_row(row: &PgRow) -> StoreResult<Supplier> {
     Ok(Supplier {
@@ -41,6 +42,8 @@ fn dataset_from_row(row: &PgRow) -> StoreResult<Dataset> {
         row_count: row.try_get("row_count")?,
         columns: row.try_get::<Option<Json<_>>, _>("columns")?.map(|j| j.0).unwrap_or_default(),
         preview: row.try_get::<Option<Json<_>>, _>("preview")?.map(|j| j.0).unwrap_or_default(),
+        read_as: row.try_get::<Json<_>, _>("read_as")?.0,
+        warnings: row.try_get::<Json<_>, _>("warnings")?.0,
         rows_key: row.try_get("rows_key")?,
         import_job_id: row.try_get("import_job_id")?,
         created_by: row.try_get("created_by")?,
@@ -79,8 +82,8 @@ impl ImportStore for PgStore {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
             "insert into datasets (id, name, supplier_id, original_filename, format, size_bytes, sha256, row_count, \
-             columns, preview, rows_key, import_job_id, created_by, created_at) \
-             values ($1, $3, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning {DATASET_COLUMNS}"
+             columns, preview, rows_key, import_job_id, created_by, created_at, read_as, warnings) \
+             values ($1, $3, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) returning {DATASET_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(d.id)
@@ -96,6 +99,8 @@ impl ImportStore for PgStore {
             .bind(d.import_job_id)
             .bind(d.created_by)
             .bind(d.created_at)
+            .bind(Json(&d.read_as))
+            .bind(Json(&d.warnings))
             .fetch_one(&mut *tx)
             .await?;
         let write = "update background_jobs set related_dataset_id = $1, version = version + 1 where id = $2 \

@@ -14,9 +14,10 @@ use uuid::Uuid;
 const SUPPLIER_COLUMNS: &str = "id, name, created_by, created_at";
 /// As [`DATASET_COLUMNS`] without the preview, which lists do not show.
 const DATASET_LIST_COLUMNS: &str = "id, name, supplier_id, original_filename, format, size_bytes, sha256, row_count, \
-                                    columns, null as preview, rows_key, import_job_id, created_by, created_at";
+                                    columns, null as preview, read_as, warnings, rows_key, import_job_id, created_by, \
+                                    created_at";
 const DATASET_COLUMNS: &str = "id, name, supplier_id, original_filename, format, size_bytes, sha256, row_count, \
-                               columns, preview, rows_key, import_job_id, created_by, created_at";
+                               columns, preview, read_as, warnings, rows_key, import_job_id, created_by, created_at";
 
 fn supplier_from_row(row: &SqliteRow) -> StoreResult<Supplier> {
     let raw: String = row.try_get("id")?;
@@ -52,6 +53,8 @@ fn dataset_from_row(row: &SqliteRow) -> StoreResult<Dataset> {
         row_count: row.try_get("row_count")?,
         columns: json_column(&raw, row, "columns")?,
         preview: json_column(&raw, row, "preview")?,
+        read_as: json_column(&raw, row, "read_as")?,
+        warnings: json_column(&raw, row, "warnings")?,
         rows_key: row.try_get("rows_key")?,
         import_job_id: uuid_column(&raw, row, "import_job_id")?,
         created_by: uuid_column(&raw, row, "created_by")?,
@@ -90,8 +93,8 @@ impl ImportStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
             "insert into datasets (id, name, supplier_id, original_filename, format, size_bytes, sha256, row_count, \
-             columns, preview, rows_key, import_job_id, created_by, created_at) \
-             values (?1, ?3, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) returning {DATASET_COLUMNS}"
+             columns, preview, rows_key, import_job_id, created_by, created_at, read_as, warnings) \
+             values (?1, ?3, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) returning {DATASET_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(d.id.to_string())
@@ -107,6 +110,8 @@ impl ImportStore for SqliteStore {
             .bind(d.import_job_id.to_string())
             .bind(d.created_by.map(|u| u.to_string()))
             .bind(time_text(d.created_at))
+            .bind(serde_json::to_string(&d.read_as).expect("text serialises"))
+            .bind(serde_json::to_string(&d.warnings).expect("text serialises"))
             .fetch_one(&mut *tx)
             .await?;
         let jobs = sqlx::query(

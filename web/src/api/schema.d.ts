@@ -175,7 +175,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Multipart: `supplier_id` (a field before `file`, or `?supplier_id=`) and `file`. */
+        /**
+         * Multipart: `supplier_id` and the reading fields (`sheet`, `delimiter`, `encoding`, `ragged`), each
+         *     a field before `file` or a query parameter, then `file`.
+         */
         post: operations["upload_file"];
         delete?: never;
         options?: never;
@@ -643,6 +646,8 @@ export interface components {
             original_filename?: string | null;
             /** @description The first rows, as text. */
             preview?: string[][] | null;
+            /** @description How the file was read: its sheet, delimiter and encoding, as given or found. */
+            read_as: components["schemas"]["ReadAs"];
             /** Format: int64 */
             row_count?: number | null;
             /** @description Hex SHA-256 of the file as uploaded. */
@@ -651,6 +656,8 @@ export interface components {
             size_bytes?: number | null;
             /** Format: uuid */
             supplier_id?: string | null;
+            /** @description Rows changed so they fit the header: padded short rows, dropped extra cells. */
+            warnings: components["schemas"]["Warning"][];
         };
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -796,6 +803,20 @@ export interface components {
             /** @description `pending` or `running`. */
             status: components["schemas"]["JobStatus"];
         };
+        /** @description How the file was read, as the dataset records it. */
+        ReadAs: {
+            /** @description CSV and TSV: what split the fields (`,`, `;`, `tab`, `whitespace`, …). */
+            delimiter?: string | null;
+            /** @description Text formats: the encoding decoded from (`utf-8`, `utf-16le`, `windows-1252`, …). */
+            encoding?: string | null;
+            /**
+             * @description The format the content was read as: `jsonl` for a `.json` file holding JSON Lines.
+             * @example csv
+             */
+            format?: string | null;
+            /** @description XLSX: the sheet's name. */
+            sheet?: string | null;
+        };
         Schedule: {
             /** Format: date-time */
             created_at: string;
@@ -880,6 +901,26 @@ export interface components {
             /** Format: uuid */
             id: string;
             is_admin: boolean;
+        };
+        /** @description Something the parse changed so the file could be read: rows padded or trimmed. */
+        Warning: {
+            /**
+             * Format: int64
+             * @description The first such row's line (CSV, TSV) or row number (XLSX).
+             */
+            first_line: number;
+            /**
+             * @description `padded`: rows shorter than the header, filled with empty values; `trimmed`: extra cells
+             *     dropped (empty ones always, ones holding data with `ragged=trim`).
+             * @example padded
+             */
+            kind: string;
+            message: string;
+            /**
+             * Format: int64
+             * @description How many rows.
+             */
+            rows: number;
         };
     };
     responses: never;
@@ -1312,12 +1353,29 @@ export interface operations {
             query?: {
                 /** @description The supplier, when not sent as a form field before `file`. */
                 supplier_id?: string;
+                /** @description XLSX: the sheet to read, by name or 1-based position (default: the first holding a value). */
+                sheet?: string;
+                /**
+                 * @description CSV: what splits fields, one character (`;`) or `tab`, `space`, `whitespace` (runs of
+                 *     spaces, for column-aligned files); default: sniffed.
+                 */
+                delimiter?: string;
+                /**
+                 * @description Text files: a WHATWG encoding label (`windows-1252`, `latin1`, …); default UTF-8, or UTF-16
+                 *     with a byte order mark.
+                 */
+                encoding?: string;
+                /**
+                 * @description Rows of another width than the header: `pad` (default: short rows padded, extra cells
+                 *     holding data refused), `trim` (extra cells dropped too), `strict` (short rows refused).
+                 */
+                ragged?: string;
             };
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** @description Fields `supplier_id`, then `file` */
+        /** @description Fields `supplier_id` and any reading fields, then `file` */
         requestBody?: {
             content: {
                 "multipart/form-data": unknown;
@@ -1369,7 +1427,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing file or supplier, or not your supplier */
+            /** @description Missing file or supplier, not your supplier, or a reading field that is invalid or does not apply to the file's format */
             422: {
                 headers: {
                     [name: string]: unknown;

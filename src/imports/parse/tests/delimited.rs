@@ -2,8 +2,8 @@
 
 use std::io::{self, Read, Write};
 
-use super::{parse, refusal, rows, try_parse};
-use crate::imports::parse::{ColumnType, FileFormat, PREVIEW_ROWS, ParseError, parse_stream};
+use super::{options, parse, refusal, rows, try_parse, try_read};
+use crate::imports::parse::{ColumnType, FileFormat, PREVIEW_ROWS, ParseError, WarningKind, parse_stream};
 
 #[test]
 fn each_delimiter_is_sniffed() {
@@ -24,8 +24,10 @@ fn quoted_fields_keep_delimiters_line_breaks_and_doubled_quotes() {
 
 #[test]
 fn a_bom_and_leading_blank_lines_are_dropped_but_lines_are_counted() {
-    let message = refusal(FileFormat::Csv, "\u{feff}\n  \nid,name\n1,ann\n2\n".as_bytes());
-    assert_eq!(message, "line 5: 1 field, expected 2 (as in the header)");
+    let strict = options(&[("ragged", "strict")]);
+    let message =
+        try_read(FileFormat::Csv, &strict, "\u{feff}\n  \nid,name\n1,ann\n2\n".as_bytes()).err().expect("refused");
+    assert_eq!(message.to_string(), "line 5: 1 field, the header has 2 (ragged=strict refuses short rows)");
     let output = parse(FileFormat::Csv, "\u{feff}id,name\n1,ann\n");
     assert_eq!(output.parsed.columns[0].name, "id");
 }
@@ -61,19 +63,76 @@ fn nothing_or_only_whitespace_is_an_empty_file() {
 }
 
 #[test]
-fn ragged_rows_name_the_line_where_the_row_starts() {
-    let message = refusal(FileFormat::Csv, b"a,b,c\n1,\"two\nlines\",3\n4,5\n");
-    assert_eq!(message, "line 4: 2 fields, expected 3 (as in the header)");
-    let message = refusal(FileFormat::Csv, b"a,b\n1,2,3,4,5\n");
-    assert_eq!(message, "line 2: 5 fields, expected 2 (as in the header)");
+fn short_rows_are_padded_and_counted_with_the_first_line() {
+    let output = parse(FileFormat::Csv, "a,b,c\n1,\"two\nlines\",3\n4,5\n6\n7,8,9\n");
+    assert_eq!(output.csv, "a,b,c\n1,\"two\nlines\",3\n4,5,\n6,,\n7,8,9\n");
+    let [warning] = &output.parsed.warnings[..] else { panic!("{:?}", output.parsed.warnings) };
+    assert_eq!((warning.kind, warning.rows, warning.first_line), (WarningKind::Padded, 2, 4));
+    assert_eq!(warning.message, "2 rows shorter than the header, padded with empty values (the first on line 4)");
+    assert!(parse(FileFormat::Csv, "a,b\n1,2\n").parsed.warnings.is_empty());
 }
 
 #[test]
-fn invalid_utf8_names_line_and_column() {
+fn extra_cells_are_dropped_when_empty_and_refused_with_the_line_when_not() {
+    let output = parse(FileFormat::Csv, "a,b\n1,2,,\n3,4, \n");
+    assert_eq!(output.csv, "a,b\n1,2\n3,4\n");
+    assert_eq!(output.parsed.warnings[0].kind, WarningKind::Trimmed);
+    assert_eq!(
+        output.parsed.warnings[0].message,
+        "2 rows had empty cells past the header's columns, dropped (the first on line 2)"
+    );
+    let message = refusal(FileFormat::Csv, b"a,b\n1,2\n3,4,,note\n");
+    assert_eq!(
+        message,
+        "line 3: 4 fields, the header has 2, and field 4 holds \"note\" — add its column to the header, or send \
+         ragged=trim to drop cells past the header's columns"
+    );
+    let trimmed = try_read(FileFormat::Csv, &options(&[("ragged", "trim")]), b"a,b\n1,2,x\n3\n").expect("trims");
+    assert_eq!(trimmed.csv, "a,b\n1,2\n3,\n");
+    let kinds: Vec<_> = trimmed.parsed.warnings.iter().map(|w| (w.kind, w.rows)).collect();
+    assert_eq!(kinds, [(WarningKind::Padded, 1), (WarningKind::Trimmed, 1)]);
+}
+
+#[test]
+fn invalid_utf8_names_line_and_column_and_the_encoding_field() {
+    let hint = " — if the file is in another encoding, name it in the upload's encoding field (for example \
+                encoding=windows-1252, which Excel uses for CSV on Western European Windows)";
     let message = refusal(FileFormat::Csv, b"id,name\n1,ok\n2,caf\xe9\n");
-    assert_eq!(message, "line 3, column \"name\": not valid UTF-8 — save the file as UTF-8");
+    assert_eq!(message, format!("line 3, column \"name\": not valid UTF-8{hint}"));
     let message = refusal(FileFormat::Csv, b"id,n\xe4me\n1,2\n");
-    assert_eq!(message, "line 1, column 2: not valid UTF-8 — save the file as UTF-8");
+    assert_eq!(message, format!("line 1, column 2: not valid UTF-8{hint}"));
+}
+
+#[test]
+fn a_named_encoding_is_decoded() {
+    let output = try_read(FileFormat::Csv, &options(&[("encoding", "windows-1252")]), b"id;name\n1;caf\xe9 \x80\n")
+        .expect("decodes");
+    assert_eq!(output.csv, "id,name\n1,café €\n");
+    assert_eq!(output.parsed.read_as.encoding.as_deref(), Some("windows-1252"));
+    assert_eq!(output.parsed.read_as.delimiter.as_deref(), Some(";"));
+}
+
+#[test]
+fn utf16_with_a_bom_is_decoded_without_being_asked() {
+    let text = "id\tprix\n1\t2,50 €\n";
+    let le: Vec<u8> = [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let output = try_parse(FileFormat::Tsv, &le).expect("decodes");
+    assert_eq!(output.csv, "id,prix\n1,\"2,50 €\"\n");
+    assert_eq!(output.parsed.read_as.encoding.as_deref(), Some("utf-16le"));
+    let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect();
+    assert_eq!(try_parse(FileFormat::Csv, &be).expect("decodes").csv, output.csv);
+}
+
+#[test]
+fn a_given_delimiter_is_used_and_aligned_columns_split_on_runs_of_spaces() {
+    let output = try_read(FileFormat::Csv, &options(&[("delimiter", "~")]), b"id~name\n1~a,b\n").expect("splits");
+    assert_eq!(output.parsed.preview, rows(&[&["1", "a,b"]]));
+    let aligned = b"  id   name    price\n  1    ann     2.50\n  22   bob     3 \n";
+    let message = refusal(FileFormat::Csv, aligned);
+    assert!(message.contains("send delimiter=whitespace"), "{message}");
+    let output = try_read(FileFormat::Csv, &options(&[("delimiter", "whitespace")]), aligned).expect("splits");
+    assert_eq!(output.csv, "id,name,price\n1,ann,2.50\n22,bob,3\n");
+    assert_eq!(output.parsed.read_as.delimiter.as_deref(), Some("whitespace"));
 }
 
 #[test]
@@ -171,13 +230,33 @@ impl Write for Failing {
 
 #[test]
 fn storage_failures_are_io_errors_not_the_files_fault() {
-    let result = parse_stream(FileFormat::Csv, Failing, 10, Vec::new(), &mut |_| {});
+    let result = parse_stream(FileFormat::Csv, &Default::default(), Failing, 10, Vec::new(), &mut |_| {});
     assert!(matches!(result, Err(ParseError::Io(_))), "{result:?}");
-    let result = parse_stream(FileFormat::Csv, &b"a\n1\n"[..], 4, Failing, &mut |_| {});
+    let result = parse_stream(FileFormat::Csv, &Default::default(), &b"a\n1\n"[..], 4, Failing, &mut |_| {});
     assert!(matches!(result, Err(ParseError::Io(_))), "{result:?}");
 }
 
 #[test]
 fn xlsx_is_not_parsed_as_a_stream() {
     assert!(matches!(try_parse(FileFormat::Xlsx, b"PK"), Err(ParseError::Invalid(_))));
+}
+
+#[test]
+fn lines_are_counted_right_in_files_ending_lines_with_crlf() {
+    let strict = options(&[("ragged", "strict")]);
+    let input = b"a;b\r\n1;\"x\r\ny\"\r\n\r\n3\r\n";
+    let message = try_read(FileFormat::Csv, &strict, input).err().expect("refused").to_string();
+    assert!(message.starts_with("line 5: 1 field"), "{message}");
+    let message = refusal(FileFormat::Csv, b"\r\na;b\r\n1;caf\xe9\r\n");
+    assert!(message.starts_with("line 3, column \"b\""), "{message}");
+}
+
+#[test]
+fn lines_after_blank_lines_and_at_the_end_are_named_right() {
+    let strict = options(&[("ragged", "strict")]);
+    let refused = |input: &[u8]| try_read(FileFormat::Csv, &strict, input).err().expect("refused").to_string();
+    assert!(refused(b"a;b\n\n\n3\n").starts_with("line 4: "));
+    assert!(refused(b"a;b\n1;2\n3").starts_with("line 3: "));
+    assert!(refused(b"a;b\n\"x\ny\"\n").starts_with("line 2: "));
+    assert!(refused(b"a;b\r\n1;2\r\n3").starts_with("line 3: "));
 }

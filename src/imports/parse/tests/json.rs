@@ -64,10 +64,10 @@ fn malformed_json_names_line_and_column() {
 }
 
 #[test]
-fn the_top_level_must_be_an_array() {
+fn the_top_level_must_be_an_array_or_objects() {
     assert_eq!(
-        refusal(FileFormat::Json, b"\n  {\"a\": 1}"),
-        "line 2, column 3: expected a JSON array of objects, found an object"
+        refusal(FileFormat::Json, b"\n  \"a\""),
+        "line 2, column 3: expected a JSON array of objects, found a string"
     );
 }
 
@@ -114,4 +114,28 @@ fn an_object_that_never_ends_stops_at_the_record_size_limit() {
     input.resize(17 << 20, b'x');
     let message = refusal(FileFormat::Json, &input);
     assert!(message.starts_with("line 2: one element is longer than 16 MiB"), "{message}");
+}
+
+#[test]
+fn a_json_file_holding_json_lines_is_read_as_json_lines() {
+    let output = parse(FileFormat::Json, "\n{\"id\": 1, \"name\": \"ann\"}\n{\"id\": 2}\n");
+    assert_eq!(output.csv, "id,name\n1,ann\n2,\n");
+    assert_eq!(output.parsed.read_as.format, Some(FileFormat::Jsonl));
+    let message = refusal(FileFormat::Json, b"{\n  \"id\": 1\n}\n");
+    assert!(message.starts_with("line 2, column 0: EOF while parsing an object — this .json file"), "{message}");
+    assert!(
+        message.ends_with(
+            "it was read as JSON Lines (one object per line); a single object is not a table: wrap the objects in [ ]"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_named_so() {
+    let message = refusal(FileFormat::Jsonl, b"{\"a\": \"caf\xe9\"}\n");
+    assert!(
+        message.starts_with("line 1, column 11: not valid UTF-8 — if the file is in another encoding"),
+        "{message}"
+    );
 }

@@ -5,7 +5,7 @@ mod json;
 mod throughput;
 mod xlsx;
 
-use super::{ColumnType, FileFormat, ParseError, Parsed, parse_stream};
+use super::{ColumnType, FileFormat, ParseError, Parsed, ReadOptions, parse_stream};
 
 /// A successful parse with everything it produced.
 struct Output {
@@ -33,10 +33,23 @@ fn read_back(csv: &str) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 fn try_parse(format: FileFormat, input: &[u8]) -> Result<Output, ParseError> {
+    try_read(format, &ReadOptions::default(), input)
+}
+
+fn try_read(format: FileFormat, options: &ReadOptions, input: &[u8]) -> Result<Output, ParseError> {
     let mut csv = Vec::new();
     let mut progress = Vec::new();
-    let parsed = parse_stream(format, input, input.len() as u64, &mut csv, &mut |f| progress.push(f))?;
+    let parsed = parse_stream(format, options, input, input.len() as u64, &mut csv, &mut |f| progress.push(f))?;
     Ok(Output { parsed, csv: String::from_utf8(csv).expect("output is UTF-8"), progress })
+}
+
+/// Options from form fields, as an upload sends them.
+fn options(fields: &[(&str, &str)]) -> ReadOptions {
+    let mut options = ReadOptions::default();
+    for (name, value) in fields {
+        assert_eq!(options.set(name, value), Ok(true), "{name}={value}");
+    }
+    options
 }
 
 fn parse(format: FileFormat, input: &str) -> Output {

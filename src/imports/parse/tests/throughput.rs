@@ -43,8 +43,15 @@ fn csv_throughput() {
     println!("csv crate, split only: {records} records, {:.0} MB/s", input.len() as f64 / 1e6 / split_only);
 
     let started = Instant::now();
-    let parsed =
-        parse_stream(FileFormat::Csv, &input[..], input.len() as u64, std::io::sink(), &mut |_| {}).expect("parses");
+    let parsed = parse_stream(
+        FileFormat::Csv,
+        &Default::default(),
+        &input[..],
+        input.len() as u64,
+        std::io::sink(),
+        &mut |_| {},
+    )
+    .expect("parses");
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{} rows, {:.0} MB in {seconds:.2} s: {:.0} MB/s; {:?}",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, Worksheet};
 
 use super::{read_back, rows};
-use crate::imports::parse::{ColumnType, Limits, ParseError, Parsed, parse_xlsx};
+use crate::imports::parse::{ColumnType, Limits, ParseError, Parsed, ReadOptions, parse_xlsx};
 
 /// A file under the temp directory, removed when dropped.
 struct TempFile(PathBuf);
@@ -32,9 +32,13 @@ fn workbook(name: &str, fill: impl FnOnce(&mut Worksheet) -> Result<(), rust_xls
 }
 
 fn try_parse(file: &TempFile, limits: &Limits) -> Result<(Parsed, String), ParseError> {
+    try_read(file, &ReadOptions::default(), limits)
+}
+
+fn try_read(file: &TempFile, options: &ReadOptions, limits: &Limits) -> Result<(Parsed, String), ParseError> {
     let mut csv = Vec::new();
     let mut progress = Vec::new();
-    let parsed = parse_xlsx(&file.0, limits, &mut csv, &mut |f| progress.push(f))?;
+    let parsed = parse_xlsx(&file.0, options, limits, &mut csv, &mut |f| progress.push(f))?;
     assert_eq!(progress.last(), Some(&1.0));
     Ok((parsed, String::from_utf8(csv).expect("UTF-8")))
 }
@@ -108,15 +112,75 @@ fn an_error_cell_is_refused_by_its_name() {
 }
 
 #[test]
-fn a_value_beyond_the_header_is_refused() {
+fn a_value_beyond_the_header_is_refused_unless_trimmed() {
     let file = workbook("wide.xlsx", |sheet| {
         for col in 0..4 {
             sheet.write_string(0, col, format!("h{col}"))?;
         }
-        sheet.write_number(8, 5, 1.0)?;
+        sheet.write_number(3, 0, 1.0)?;
+        sheet.write_number(3, 5, 1.0)?;
+        sheet.write_string(8, 5, "only a note")?;
         Ok(())
     });
-    assert_eq!(refusal(&file, &Limits::default()), "cell F9: a value in column F, but the header has only 4 columns");
+    assert_eq!(
+        refusal(&file, &Limits::default()),
+        "cell F4: a value in column F, but the header has only 4 columns — add its column to the header, or \
+         send ragged=trim to drop cells past the header's columns"
+    );
+    let mut trim = ReadOptions::default();
+    trim.set("ragged", "trim").expect("valid");
+    let (parsed, csv) = try_read(&file, &trim, &Limits::default()).expect("trims");
+    assert_eq!(csv, "h0,h1,h2,h3\n1,,,\n");
+    assert_eq!((parsed.warnings[0].rows, parsed.warnings[0].first_line), (2, 4));
+}
+
+/// A workbook of several sheets, each given as (name, its cells as rows of text).
+fn book(name: &str, sheets: &[(&str, &[&[&str]])]) -> TempFile {
+    let mut book = Workbook::new();
+    for (sheet_name, cells) in sheets {
+        let sheet = book.add_worksheet().set_name(*sheet_name).expect("sheet named");
+        for (r, row) in cells.iter().enumerate() {
+            for (c, text) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *text).expect("cell written");
+            }
+        }
+    }
+    TempFile::new(name, &book.save_to_buffer().expect("workbook saved"))
+}
+
+#[test]
+fn the_first_sheet_holding_a_value_is_read_and_recorded() {
+    let file =
+        book("sheets.xlsx", &[("Cover", &[]), ("Prices", &[&["sku", "price"], &["a1", "2"]]), ("Notes", &[&["x"]])]);
+    let (parsed, csv) = try_parse(&file, &Limits::default()).expect("parses");
+    assert_eq!(csv, "sku,price\na1,2\n");
+    assert_eq!(parsed.read_as.sheet.as_deref(), Some("Prices"));
+    let empty = book("blank.xlsx", &[("One", &[]), ("Two", &[])]);
+    assert_eq!(
+        refusal(&empty, &Limits::default()),
+        "the file is empty: none of its 2 sheets (\"One\", \"Two\") holds a value"
+    );
+}
+
+#[test]
+fn a_sheet_is_chosen_by_name_or_position_and_an_unknown_one_lists_them() {
+    let file = book("pick.xlsx", &[("Prices", &[&["a"], &["1"]]), ("Stock", &[&["b"], &["2"]])]);
+    for wanted in ["Stock", "stock", "2"] {
+        let mut options = ReadOptions::default();
+        options.set("sheet", wanted).expect("valid");
+        let (parsed, csv) = try_read(&file, &options, &Limits::default()).expect("parses");
+        assert_eq!((csv.as_str(), parsed.read_as.sheet.as_deref()), ("b\n2\n", Some("Stock")), "{wanted}");
+    }
+    let mut options = ReadOptions::default();
+    options.set("sheet", "3").expect("valid");
+    let message = match try_read(&file, &options, &Limits::default()) {
+        Err(ParseError::Invalid(message)) => message,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        message,
+        "no sheet \"3\" in this file: its sheets are \"Prices\", \"Stock\" (name one, or give its position, 1 to 2)"
+    );
 }
 
 #[test]
