@@ -48,9 +48,11 @@ contract_tests! {
         let job = export(&node, &user, &dataset, "jsonl").await;
         let file = node.download(&user, &format!("/api/v2/exports/{}/download", job["id"].as_str().unwrap())).await;
         let lines: Vec<Value> =
-            String::from_utf8(file.bytes).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            String::from_utf8(file.bytes.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0], json!({"id": 1, "name": "Widget", "price": 9.99, "active": true, "since": "2026-01-31"}));
+        let first = String::from_utf8(file.bytes).unwrap().lines().next().unwrap().to_owned();
+        assert_eq!(first, r#"{"id":1,"name":"Widget","price":9.99,"active":true,"since":"2026-01-31"}"#, "the columns' order");
         assert_eq!(lines[2]["price"], Value::Null);
         assert_eq!(lines[2]["active"], true, "yes is true");
 
@@ -64,6 +66,9 @@ contract_tests! {
         assert_eq!(range.get_value((0, 2)), Some(&calamine::Data::String("price".into())));
         assert_eq!(range.get_value((1, 2)), Some(&calamine::Data::Float(9.99)));
         assert_eq!(range.get_value((2, 3)), Some(&calamine::Data::Bool(false)));
+        assert_eq!(range.get_value((1, 0)), Some(&calamine::Data::Float(1.0)), "integers are numbers");
+        let Some(calamine::Data::DateTime(since)) = range.get_value((1, 4)) else { panic!("{:?}", range.get_value((1, 4))) };
+        assert_eq!(since.to_ymd_hms_milli(), (2026, 1, 31, 0, 0, 0, 0), "a date cell");
         worker.stop().await;
     }
 
