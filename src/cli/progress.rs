@@ -164,6 +164,7 @@ pub fn outcome(job: &JobResponse) -> String {
 fn took(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     let ms = (to - from).num_milliseconds().max(0);
     match ms / 1000 {
+        0 => format!("{ms} ms"),
         s if s < 60 => format!("{:.1} s", ms as f64 / 1000.0),
         s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
         s => format!("{} h {} min", s / 3600, s % 3600 / 60),
@@ -208,6 +209,8 @@ mod tests {
         done.started_at = Some(done.created_at + TimeDelta::seconds(5));
         done.completed_at = Some(done.created_at + TimeDelta::milliseconds(8_240));
         assert_eq!(outcome(&done), "completed in 3.2 s");
+        done.completed_at = Some(done.created_at + TimeDelta::milliseconds(5_035));
+        assert_eq!(outcome(&done), "completed in 35 ms");
         done.completed_at = Some(done.created_at + TimeDelta::seconds(5 + 125));
         assert_eq!(outcome(&done), "completed in 2 min 5 s");
         done.completed_at = Some(done.created_at + TimeDelta::seconds(5 + 3720));
