@@ -2,12 +2,14 @@
 # make test runs README.md's first session, taken from README.md itself, against a fresh
 # `jobwatch serve` on a temporary SQLite database: a README that drifts from the code fails.
 # Only the password line is filled in, and the address points at the test's own port. Its
-# `jobwatch` is the debug build made here, first on PATH (a user's is `make install`'s).
+# `jobwatch` is the debug build made here, first on PATH (a user's is `make install`'s). Then
+# every path the README, DEVELOPERS.md and docs/ name must exist (scripts/doc-paths.py).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/jobwatch-target}
 BIN="$CARGO_TARGET_DIR/debug/jobwatch"
 (cd "$ROOT" && cargo build -q --bin jobwatch)
+python3 "$ROOT/scripts/doc-paths.py"
 
 block=$(awk '/<!-- first-session/ {on=1; next} on && /^```bash/ {inside=1; next} inside && /^```/ {exit} inside {print}' "$ROOT/README.md")
 [ -n "$block" ] || { echo "FAIL: README.md has no first-session block" >&2; exit 1; }
