@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # make test runs README.md's first session, taken from README.md itself, against a fresh
 # `jobwatch serve` on a temporary SQLite database: a README that drifts from the code fails.
-# Only the password line is filled in, and the address points at the test's own port.
+# Only the password line is filled in, and the address points at the test's own port. Its
+# `jobwatch` is the debug build made here, first on PATH (a user's is `make install`'s). Then
+# every path the README, DEVELOPERS.md and docs/ name must exist (scripts/doc-paths.py).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/jobwatch-target}
 BIN="$CARGO_TARGET_DIR/debug/jobwatch"
 (cd "$ROOT" && cargo build -q --bin jobwatch)
+python3 "$ROOT/scripts/doc-paths.py"
 
 block=$(awk '/<!-- first-session/ {on=1; next} on && /^```bash/ {inside=1; next} inside && /^```/ {exit} inside {print}' "$ROOT/README.md")
 [ -n "$block" ] || { echo "FAIL: README.md has no first-session block" >&2; exit 1; }
@@ -28,13 +31,18 @@ script="$work/first-session.sh"
 } > "$script"
 grep -q "PASSWORD='$password'" "$script" || { echo "FAIL: the first session has no PASSWORD='…' line" >&2; exit 1; }
 
-# The commands run from the clone (they name examples/data/…); the download lands in $work.
+# The commands run from the clone (they name examples/data/…), with this build's jobwatch.
+export PATH="$CARGO_TARGET_DIR/debug:$PATH"
+[ "$(command -v jobwatch)" = "$BIN" ] || { echo "FAIL: jobwatch on PATH is $(command -v jobwatch), not $BIN" >&2; exit 1; }
 if ! (cd "$ROOT" && timeout 120 bash "$script" > "$work/out.txt" 2>&1); then
   echo "FAIL: README.md's first session stopped with an error:" >&2
   cat "$work/out.txt" >&2
   exit 1
 fi
 rm -f "$ROOT/prices-export.xlsx"
-grep -q '"status": "completed"' "$work/out.txt" && grep -q 'line 3' "$work/out.txt" \
-  || { echo "FAIL: the first session ran but did not import, or the broken file did not name its line:" >&2; cat "$work/out.txt" >&2; exit 1; }
+# Two watches end `completed in …` (the import, the export); the broken file's ends naming its
+# line, and exits 1.
+[ "$(grep -c '^completed in ' "$work/out.txt")" -eq 2 ] && grep -q '^failed: .*line 3' "$work/out.txt" \
+  && grep -qx 'exit status 1' "$work/out.txt" \
+  || { echo "FAIL: the first session ran but did not import and export, or the broken file did not fail naming its line:" >&2; cat "$work/out.txt" >&2; exit 1; }
 echo "readme: the first session ran as written ($(grep -c . "$work/out.txt") lines of output)"

@@ -6,34 +6,37 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The heading of the options `jobs` does not use: it talks to the HTTP API, not the database.
+const DATABASE: &str = "Database and files (not used by `jobs`)";
+
 #[derive(Debug, Parser)]
 #[command(name = "jobwatch", version, about = "Durable background jobs you can watch live")]
 pub struct Cli {
     /// Database: `sqlite://PATH` (embedded, created if missing) or `postgres://…`.
     /// Default: `sqlite://<data dir>/jobwatch.db`.
-    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(long, env = "DATABASE_URL", global = true, help_heading = DATABASE, hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Where jobwatch keeps its files (the default SQLite database among them).
-    #[arg(long, env = "JOBWATCH_DATA_DIR", default_value = "./data", global = true)]
+    #[arg(long, env = "JOBWATCH_DATA_DIR", default_value = "./data", global = true, help_heading = DATABASE)]
     pub data_dir: PathBuf,
 
     /// Where uploaded files, parsed rows and exports are kept: empty for a directory
     /// `objects` under the data dir, or `s3://BUCKET[/PREFIX]` for an S3-compatible store
     /// configured by the standard `AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY` and `AWS_ALLOW_HTTP` variables.
-    #[arg(long, env = "JOBWATCH_OBJECT_STORE", global = true)]
+    #[arg(long, env = "JOBWATCH_OBJECT_STORE", global = true, help_heading = DATABASE)]
     pub object_store: Option<String>,
 
     /// Most database connections this process opens.
-    #[arg(long, env = "JOBWATCH_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    #[arg(long, env = "JOBWATCH_DB_MAX_CONNECTIONS", default_value_t = 16, global = true, help_heading = DATABASE)]
     pub db_max_connections: u32,
 
     /// How long to wait for a database connection (or, on SQLite, a lock) before failing.
-    #[arg(long, env = "JOBWATCH_DB_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    #[arg(long, env = "JOBWATCH_DB_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true, help_heading = DATABASE)]
     pub db_timeout: Duration,
 
-    /// Log format on stderr; the level comes from RUST_LOG (default `info`).
+    /// Log format on stderr; the level comes from RUST_LOG (default `info`; `warn` for `jobs`).
     #[arg(long, env = "JOBWATCH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
@@ -46,6 +49,15 @@ impl Cli {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("jobwatch.db").display()),
+        }
+    }
+
+    /// Logs when RUST_LOG says nothing: a service's `info`; only warnings for `jobs`, whose
+    /// output is for a person.
+    pub fn default_log_level(&self) -> &'static str {
+        match self.command {
+            Command::Jobs(_) => "warn",
+            _ => "info,sqlx=warn",
         }
     }
 }
@@ -79,6 +91,60 @@ pub enum Command {
     },
     /// Print the OpenAPI document (the one served at /api/v2/openapi.json) and exit.
     Openapi,
+    /// Watch and list your jobs through the HTTP API of a running service (no database needed).
+    Jobs(JobsArgs),
+}
+
+/// `jobwatch jobs …`: a client of the HTTP API, not of the database.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// The service: `http://HOST:PORT` or `https://…` (the address `jobwatch serve` prints).
+    #[arg(long, env = "JOBWATCH_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    pub url: String,
+
+    /// A login token (the `access_token` of `POST /api/v2/auth/login`). Without one, on a
+    /// terminal, jobwatch asks for your email and password (and logs out when done); elsewhere it
+    /// fails. Prefer the variable: a flag shows in the process list.
+    #[arg(long, env = "JOBWATCH_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+
+    #[command(subcommand)]
+    pub action: JobsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsAction {
+    /// Follow a job until it ends: a progress bar on a terminal, one line per change elsewhere,
+    /// then one line with the outcome.
+    ///
+    /// Exit status: 0 the job completed; 1 it failed or was cancelled; 2 it could not be watched
+    /// (a usage error, no token or a refused one, no such job, the service unreachable); 130
+    /// interrupted (Ctrl-C stops watching, not the job).
+    Watch {
+        /// The job's id.
+        id: uuid::Uuid,
+        /// Print the finished job as JSON on stdout (the progress goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List your jobs, newest first: id, type, status, progress, created, file name.
+    List {
+        /// Only these statuses (comma-separated): `failed,cancelled`.
+        #[arg(long, value_delimiter = ',')]
+        status: Vec<crate::jobs::JobStatus>,
+        /// Only these job types (comma-separated): `import,export`.
+        #[arg(long = "type", value_delimiter = ',')]
+        job_type: Vec<crate::jobs::JobType>,
+        /// How many jobs, 1–200.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=200))]
+        limit: u32,
+        /// Only active jobs: pending and running, and those finished in the last 5 minutes.
+        #[arg(long)]
+        active: bool,
+        /// Print the jobs as a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,9 +8,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = jobwatch::config::Cli::parse();
-    jobwatch::telemetry::init(cli.log_format);
+    jobwatch::telemetry::init(cli.log_format, cli.default_log_level());
     match jobwatch::cli::run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE

@@ -5,6 +5,8 @@ mod bulk;
 mod history;
 mod queue;
 
+pub use history::JobPage;
+
 use super::model::{Job, JobStatus, JobType, ViewedAt};
 use super::service::CreateJob;
 use super::state::Action;

@@ -1,4 +1,7 @@
-//! The `jobwatch` binary as an operator uses it: migrate, user add, serve and stop.
+//! The `jobwatch` binary as an operator uses it: migrate, user add, serve and stop; and as a
+//! user does, watching and listing jobs of a running service (`jobs.rs`).
+
+mod jobs;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

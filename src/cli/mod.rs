@@ -1,4 +1,13 @@
-//! What each subcommand does.
+//! What each subcommand does. The database's commands are here; `jobs` (watch and list through
+//! the HTTP API) is in `jobs.rs` with its client (`api.rs`, `login.rs`), how it follows a job
+//! (`watch.rs`) and what it shows (`progress.rs`, `list.rs`).
+
+mod api;
+mod jobs;
+mod list;
+mod login;
+mod progress;
+mod watch;
 
 use crate::config::{Cli, Command, MigrateAction, ScheduleAction, UserAction};
 use crate::objects::Objects;
@@ -6,13 +15,18 @@ use crate::schedules::{CreateSchedule, ScheduleService};
 use crate::storage::{self, PoolSettings, Store};
 use crate::{clock::SystemClock, startup, users::UserService};
 use anyhow::Context;
+use std::process::ExitCode;
 use std::sync::Arc;
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; `jobs` answers with its own exit status (see `jobs.rs`), the others with
+/// success or an error.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let url = cli.database_url();
     let settings = PoolSettings { max_connections: cli.db_max_connections, acquire_timeout: cli.db_timeout };
     let open = || async { storage::connect(&url, &settings).await.context("opening the database") };
     match cli.command {
+        // A client of the HTTP API: it never opens the database.
+        Command::Jobs(args) => return Ok(jobs::run(args).await),
         Command::Serve(args) => startup::serve(args, open().await?, objects(&cli.object_store, &cli.data_dir)?).await,
         Command::Worker(args) => startup::work(args, open().await?, objects(&cli.object_store, &cli.data_dir)?).await,
         Command::Migrate { action } => migrate(action, open().await?.as_ref()).await,
@@ -32,7 +46,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", crate::http::openapi_json());
             Ok(())
         }
-    }
+    }?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn objects(spec: &Option<String>, data_dir: &std::path::Path) -> anyhow::Result<Objects> {
