@@ -106,6 +106,25 @@ const scenarios = {
     return s;
   },
 
+  async 'reading options import a file the defaults refuse, and its dataset says what was changed'(server, browser) {
+    const kim = await fresh(server, 'kim');
+    const s = await session(browser, server, kim.email);
+    await s.page.goto('/imports');
+    await s.page.getByLabel('New supplier').fill('Notes Ltd');
+    await s.page.getByRole('button', { name: 'Add supplier' }).click();
+    await s.page.getByRole('combobox', { name: 'Supplier' }).waitFor();
+    await s.page.getByText('Reading options').click();
+    await s.page.getByLabel('Rows of another width').selectOption('trim');
+    const csv = 'sku;price\r\nA-1;1,00\r\nA-2;2,00;ask Bob\r\nA-3\r\n';
+    await s.page.locator('input[type="file"]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(csv) });
+    await s.page.getByRole('link', { name: 'notes.txt', exact: true }).click({ timeout: 30_000 });
+    const changes = s.page.getByRole('list', { name: 'Changes made while reading' });
+    await changes.getByText("1 row had cells past the header's columns, dropped (the first on line 3)").waitFor();
+    await changes.getByText('1 row shorter than the header, padded with empty values (the first on line 4)').waitFor();
+    await s.page.getByText('delimiter ;').waitFor();
+    return s;
+  },
+
   async 'cancel a running job from the widget'(server, browser) {
     const bob = await fresh(server, 'bob');
     const s = await session(browser, server, bob.email);

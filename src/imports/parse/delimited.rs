@@ -188,12 +188,13 @@ fn read_start(input: &mut impl Read) -> io::Result<Start> {
     }
 }
 
-/// The candidate delimiter that splits the most sampled lines into the same number (more than one)
-/// of fields; ties go to the earlier candidate, and `,` when none splits anything.
+/// The candidate delimiter that splits the header into several fields and the most sampled lines
+/// into as many; ties go to the earlier candidate, and `,` when none splits the header. Matching
+/// the header matters: in `sku;price` / `A-1;1,50` the decimal commas split rows alike too.
 fn sniff(sample: &[u8], complete: bool) -> u8 {
     let mut best = (b',', 0);
     for delimiter in CANDIDATES {
-        let score = consistent_lines(sample, complete, delimiter);
+        let score = lines_like_the_header(sample, complete, delimiter);
         if score > best.1 {
             best = (delimiter, score);
         }
@@ -201,7 +202,7 @@ fn sniff(sample: &[u8], complete: bool) -> u8 {
     best.0
 }
 
-fn consistent_lines(sample: &[u8], complete: bool, delimiter: u8) -> usize {
+fn lines_like_the_header(sample: &[u8], complete: bool, delimiter: u8) -> usize {
     let mut reader = ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(sample);
     let mut record = ByteRecord::new();
     let mut counts = Vec::new();
@@ -214,9 +215,10 @@ fn consistent_lines(sample: &[u8], complete: bool, delimiter: u8) -> usize {
         // the sample most likely ends inside a line
         counts.pop();
     }
-    counts.retain(|&n| n > 1);
-    counts.sort_unstable();
-    counts.chunk_by(|a, b| a == b).map(<[usize]>::len).max().unwrap_or(0)
+    match counts.first() {
+        Some(&header) if header > 1 => counts.iter().filter(|&&n| n == header).count(),
+        _ => 0,
+    }
 }
 
 /// Characters that may separate a file's columns though no sniffed candidate does.
@@ -397,6 +399,13 @@ mod tests {
         assert_eq!(sniff(b"a\tb\n1\t2\n", true), b'\t');
         assert_eq!(sniff(b"a|b\n1|2\n", true), b'|');
         assert_eq!(sniff(b"name\nalice\n", true), b',');
+    }
+
+    #[test]
+    fn the_delimiter_must_split_the_header_too() {
+        // decimal commas split the rows alike, but not the header
+        assert_eq!(sniff(b"sku;price\r\nA-1;1,00\r\nA-2;2,00;ask Bob\r\nA-3\r\n", true), b';');
+        assert_eq!(sniff(b"id;price;note\n1;2,5;a, b\n2;3,5;c, d\n", true), b';');
     }
 
     #[test]

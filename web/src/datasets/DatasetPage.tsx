@@ -49,7 +49,15 @@ export function DatasetPage({ id }: { id: string }) {
         {d.row_count?.toLocaleString()} rows · {columns.length} columns
         {d.size_bytes != null && ` · ${bytes(d.size_bytes)}`}
         {d.format && ` · ${d.format.toUpperCase()}`}
+        {d.read_as.sheet && ` · sheet “${d.read_as.sheet}”`}
+        {d.read_as.delimiter && ` · delimiter ${d.read_as.delimiter}`}
+        {d.read_as.encoding && d.read_as.encoding !== 'utf-8' && ` · ${d.read_as.encoding}`}
       </p>
+      {d.warnings.length > 0 && (
+        <ul className="warnings" aria-label="Changes made while reading">
+          {d.warnings.map((w) => <li key={w.kind}>{w.message}</li>)}
+        </ul>
+      )}
       <section aria-labelledby="export-title">
         <h2 id="export-title">Export</h2>
         <div className="toolbar">

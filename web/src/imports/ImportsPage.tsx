@@ -10,9 +10,9 @@ import { ProgressBar } from '../components/ProgressBar';
 import { StatusBadge } from '../components/StatusBadge';
 import { useBackgroundJobs } from '../live/BackgroundJobs';
 import { SupplierPicker } from './SupplierPicker';
-import { uploadFile } from './upload';
+import { uploadFile, type ReadingFields } from './upload';
 
-const ACCEPTED = '.csv,.tsv,.tab,.xlsx,.jsonl,.ndjson,.json';
+const ACCEPTED = '.csv,.txt,.tsv,.tab,.xlsx,.jsonl,.ndjson,.json';
 
 interface Upload {
   id: number;
@@ -27,6 +27,7 @@ export function ImportsPage() {
   const [supplier, setSupplier] = useState('');
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [dragging, setDragging] = useState(false);
+  const [reading, setReading] = useState<ReadingFields>({});
   const nextId = useRef(1);
   const client = useQueryClient();
 
@@ -37,7 +38,7 @@ export function ImportsPage() {
         const id = nextId.current++;
         const update = (change: Partial<Upload>) => setUploads((all) => all.map((u) => (u.id === id ? { ...u, ...change } : u)));
         setUploads((all) => [{ id, file, sent: 0, total: file.size }, ...all]);
-        uploadFile(supplier, file, (sent, total) => update({ sent, total })).then(
+        uploadFile(supplier, file, (sent, total) => update({ sent, total }), undefined, reading).then(
           (job) => {
             update({ job, sent: file.size });
             void client.invalidateQueries({ queryKey: ['history'] });
@@ -46,7 +47,7 @@ export function ImportsPage() {
         );
       }
     },
-    [supplier, client],
+    [supplier, client, reading],
   );
 
   const drop = (event: DragEvent) => {
@@ -86,12 +87,59 @@ export function ImportsPage() {
         </label>
         {!supplier && <p className="muted small">Add a supplier first: each file belongs to one.</p>}
       </div>
+      <ReadingOptions value={reading} onChange={setReading} />
       {uploads.length > 0 && (
         <ul className="uploads" aria-label="Your uploads">
           {uploads.map((upload) => <UploadRow key={upload.id} upload={upload} />)}
         </ul>
       )}
     </main>
+  );
+}
+
+/** The upload's reading fields, for files the defaults misread; closed until needed. */
+function ReadingOptions({ value, onChange }: { value: ReadingFields; onChange: (v: ReadingFields) => void }) {
+  const set = (name: keyof ReadingFields) => (e: { target: { value: string } }) => onChange({ ...value, [name]: e.target.value });
+  return (
+    <details className="reading-options">
+      <summary>Reading options</summary>
+      <p className="muted small">For files the defaults misread; they apply to the next files you add.</p>
+      <div className="filters">
+        <label>
+          Sheet (XLSX)
+          <input value={value.sheet ?? ''} onChange={set('sheet')} placeholder="first with values" />
+        </label>
+        <label>
+          Delimiter (CSV)
+          <select value={value.delimiter ?? ''} onChange={set('delimiter')}>
+            <option value="">Detect</option>
+            <option value=",">Comma ,</option>
+            <option value=";">Semicolon ;</option>
+            <option value="tab">Tab</option>
+            <option value="|">Pipe |</option>
+            <option value="whitespace">Aligned columns (spaces)</option>
+          </select>
+        </label>
+        <label>
+          Encoding (text)
+          <select value={value.encoding ?? ''} onChange={set('encoding')}>
+            <option value="">UTF-8 / UTF-16</option>
+            <option value="windows-1252">Windows-1252 (Western Europe)</option>
+            <option value="iso-8859-15">ISO-8859-15</option>
+            <option value="windows-1250">Windows-1250 (Central Europe)</option>
+            <option value="shift_jis">Shift JIS</option>
+          </select>
+        </label>
+        <label>
+          Rows of another width
+          <select value={value.ragged ?? ''} onChange={set('ragged')}>
+            <option value="">Pad short rows</option>
+            <option value="trim">Pad, and drop extra cells</option>
+            <option value="strict">Refuse</option>
+          </select>
+        </label>
+      </div>
+    </details>
   );
 }
 

@@ -54,6 +54,15 @@ describe('an upload', () => {
     ]);
   });
 
+  it('sends the reading fields that are set, before the file', () => {
+    vi.stubGlobal('XMLHttpRequest', FakeXhr);
+    const file = new File(['a;b\n'], 'prices.csv');
+    void uploadFile('s', file, () => {}, undefined, { delimiter: ';', encoding: ' ', ragged: 'trim' });
+    const sent = FakeXhr.last.sent!;
+    expect([...sent.keys()]).toEqual(['supplier_id', 'delimiter', 'ragged', 'file']);
+    expect(sent.get('delimiter')).toBe(';');
+  });
+
   it('turns the service’s error into an ApiError with its code', async () => {
     vi.stubGlobal('XMLHttpRequest', FakeXhr);
     const done = uploadFile('s', new File(['x'], 'a.exe'), () => {});

@@ -3,11 +3,20 @@
 import { ApiError } from '../api/client';
 import type { Job } from '../api/types';
 
+/** How the service should read the file (empty values are left out: the service's defaults). */
+export interface ReadingFields {
+  sheet?: string;
+  delimiter?: string;
+  encoding?: string;
+  ragged?: string;
+}
+
 export function uploadFile(
   supplierId: string,
   file: File,
   onProgress: (sent: number, total: number) => void,
   signal?: AbortSignal,
+  reading: ReadingFields = {},
 ): Promise<Job> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
@@ -24,8 +33,11 @@ export function uploadFile(
     xhr.onabort = () => reject(new ApiError(0, 'aborted', 'The upload was stopped.'));
     signal?.addEventListener('abort', () => xhr.abort());
     const form = new FormData();
-    // The service reads the supplier before the file: it must come first.
+    // The service reads the supplier and the reading fields before the file: they come first.
     form.append('supplier_id', supplierId);
+    for (const [name, value] of Object.entries(reading)) {
+      if (value?.trim()) form.append(name, value);
+    }
     form.append('file', file);
     xhr.send(form);
   });
