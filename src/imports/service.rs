@@ -66,8 +66,6 @@ pub struct ImportService {
     pub(super) local: Option<LocalInbox>,
 }
 
-/// Longest supplier name.
-const MAX_NAME_CHARS: usize = 200;
 /// Most datasets in one page.
 pub const MAX_PAGE: u32 = 200;
 
@@ -89,12 +87,12 @@ impl ImportService {
     }
 
     pub async fn create_supplier(&self, owner: &User, name: &str) -> Result<Supplier, ImportError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        let Some(name) = crate::names::parse(name) else {
             return Err(ImportError::Invalid(format!(
-                "name must be 1 to {MAX_NAME_CHARS} characters, without control characters"
+                "name must be 1 to {} characters, not blank, without control characters",
+                crate::names::MAX_CHARS
             )));
-        }
+        };
         let supplier = Supplier {
             id: Uuid::now_v7(),
             name: name.to_owned(),

@@ -67,10 +67,12 @@ impl ScheduleService {
     }
 
     pub async fn create(&self, req: CreateSchedule) -> Result<Schedule, ScheduleError> {
-        let name = req.name.trim();
-        if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-            return Err(invalid("name must be 1 to 200 printable characters"));
-        }
+        let Some(name) = crate::names::parse(&req.name) else {
+            return Err(invalid(format!(
+                "name must be 1 to {} characters, not blank, without control characters",
+                crate::names::MAX_CHARS
+            )));
+        };
         let timezone = req.timezone.unwrap_or_else(|| "UTC".into());
         let spec = CronSpec::parse(&req.cron, &timezone).map_err(invalid)?;
         let (metadata, priority, max_retries) =

@@ -82,4 +82,26 @@ contract_tests! {
         let req = Request::get("/healthz").header("x-request-id", "trace-me-42").body(Body::empty()).unwrap();
         assert_eq!(app.send(req).await.headers["x-request-id"], "trace-me-42", "a caller's id is kept");
     }
+
+    // One rule for the names of suppliers and schedules (`names::parse`, stated in the OpenAPI document):
+    // 1 to 200 characters as sent (a schedule's counted bytes, refusing 101 × "é"), not blank,
+    // no control characters; stored trimmed.
+    async fn names_are_1_to_200_characters_as_sent(app) {
+        let admin = app.new_admin("root@example.com").await;
+        let schedule = |name: String| serde_json::json!({"name": name, "cron": "@hourly", "job_type": "validation"});
+        let supplier = |name: String| serde_json::json!({"name": name});
+        let long = "é".repeat(200);
+        for (path, body) in [("/api/v2/schedules", schedule(long.clone())), ("/api/v2/imports/suppliers", supplier(long.clone()))] {
+            let res = app.post(path, &admin, body).await;
+            assert_eq!((res.status, res.body["name"].as_str()), (StatusCode::CREATED, Some(long.as_str())), "{path}: {}", res.body);
+        }
+        let res = app.post("/api/v2/schedules", &admin, schedule("  Nightly ".into())).await;
+        assert_eq!((res.status, res.body["name"].as_str()), (StatusCode::CREATED, Some("Nightly")), "{}", res.body);
+        for name in ["é".repeat(201), format!("{} ", "a".repeat(200)), " \u{3000} ".into(), "a\tb".into(), String::new()] {
+            for (path, body) in [("/api/v2/schedules", schedule(name.clone())), ("/api/v2/imports/suppliers", supplier(name.clone()))] {
+                let res = app.post(path, &admin, body).await;
+                assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{path} {name:?}: {}", res.body);
+            }
+        }
+    }
 }
