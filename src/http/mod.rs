@@ -7,7 +7,7 @@ pub mod health;
 pub mod openapi;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
-pub use extract::{ClientAddress, JsonBody, PathParam};
+pub use extract::{ClientAddress, JsonBody, PathParam, whole_number};
 
 use crate::auth::{self, AuthService};
 use crate::exports::{self, ExportService};

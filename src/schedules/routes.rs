@@ -2,7 +2,7 @@
 
 use super::{CreateSchedule, Schedule};
 use crate::auth::AdminUser;
-use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
+use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam, whole_number};
 use crate::jobs::JobType;
 use axum::Json;
 use axum::extract::State;
@@ -29,7 +29,9 @@ pub struct CreateScheduleRequest {
     pub timezone: Option<String>,
     pub job_type: JobType,
     pub metadata: Option<Value>,
+    #[serde(default, deserialize_with = "whole_number::optional")]
     pub priority: Option<i32>,
+    #[serde(default, deserialize_with = "whole_number::optional")]
     pub max_retries: Option<i32>,
 }
 

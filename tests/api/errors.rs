@@ -83,6 +83,24 @@ contract_tests! {
         assert_eq!(app.send(req).await.headers["x-request-id"], "trace-me-42", "a caller's id is kept");
     }
 
+    // JSON Schema counts 50.0 an integer, as a client computing a float sends it; serde alone
+    // refused it with 422 (schemathesis found it). 50.5 is no integer.
+    async fn whole_numbers_may_be_written_with_a_zero_fraction(app) {
+        let user = app.new_user("u@example.com").await;
+        let res = app.post("/api/v2/jobs", &user, serde_json::json!({"job_type": "validation", "priority": 5.0, "max_retries": 2.0})).await;
+        assert_eq!((res.status, &res.body["priority"], &res.body["max_retries"]), (StatusCode::CREATED, &serde_json::json!(5), &serde_json::json!(2)), "{}", res.body);
+        let job = res.body["id"].clone();
+        assert_eq!(app.act(&user, &job, "start", serde_json::json!({})).await.status, StatusCode::OK);
+        let res = app.act(&user, &job, "progress", serde_json::json!({"progress": 50.0})).await;
+        assert_eq!((res.status, &res.body["progress"]), (StatusCode::OK, &serde_json::json!(50)), "{}", res.body);
+        for body in [serde_json::json!({"progress": 60.5}), serde_json::json!({"progress": "60"})] {
+            let res = app.act(&user, &job, "progress", body.clone()).await;
+            assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{body}");
+        }
+        let res = app.post("/api/v2/jobs", &user, serde_json::json!({"job_type": "validation", "priority": 0.5})).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    }
+
     // One rule for the names of suppliers and schedules (`names::parse`, stated in the OpenAPI document):
     // 1 to 200 characters as sent (a schedule's counted bytes, refusing 101 × "é"), not blank,
     // no control characters; stored trimmed.

@@ -10,7 +10,7 @@ use super::service::CreateJob;
 use super::state::Action;
 use super::timeline::TimelineEntry;
 use crate::auth::{AuthError, BearerToken, CurrentUser, INVALID_TOKEN};
-use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
+use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam, whole_number};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -124,8 +124,10 @@ pub struct CreateJobRequest {
     /// Start no earlier than this (default: now).
     pub run_at: Option<DateTime<Utc>>,
     /// -100..=100, higher runs first (default 0).
+    #[serde(default, deserialize_with = "whole_number::optional")]
     pub priority: Option<i32>,
     /// 0..=100 retries after retryable failures (default 3).
+    #[serde(default, deserialize_with = "whole_number::optional")]
     pub max_retries: Option<i32>,
 }
 
@@ -133,6 +135,7 @@ pub struct CreateJobRequest {
 #[serde(deny_unknown_fields)]
 pub struct ProgressRequest {
     /// Percent done; clamped to 0..=100, and never lowers the job's progress.
+    #[serde(deserialize_with = "whole_number::required")]
     pub progress: i64,
     /// What the job is doing now, a short line (cut to 200 characters); kept until replaced.
     pub stage: Option<String>,
