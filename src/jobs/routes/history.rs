@@ -29,7 +29,7 @@ pub struct HistoryQuery {
     pub created_to: Option<DateTime<Utc>>,
     /// Matches a job id prefix, the file name or the first 300 characters of the error text (case ignored; at most 200 characters).
     pub q: Option<String>,
-    /// `next_cursor` of the previous page (with the same filters).
+    /// `next_cursor` of the previous page (with the same filters); empty or absent for the first.
     pub cursor: Option<String>,
     /// 1–200 jobs per page (default 50).
     pub limit: Option<u32>,
@@ -83,7 +83,9 @@ pub async fn list_jobs(
         after: None,
     };
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    let (jobs, next_cursor) = state.jobs.history(&caller.user, filter, q.cursor.as_deref(), limit).await?;
+    // Like every other parameter here, an empty one is no cursor: the first page.
+    let cursor = q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let (jobs, next_cursor) = state.jobs.history(&caller.user, filter, cursor, limit).await?;
     let seen = state.jobs.viewed_at();
     Ok(Json(JobPage { items: jobs.into_iter().map(|job| JobResponse::new(job, seen)).collect(), next_cursor }))
 }

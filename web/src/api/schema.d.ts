@@ -1473,7 +1473,7 @@ export interface operations {
                 created_to?: string;
                 /** @description Matches a job id prefix, the file name or the first 300 characters of the error text (case ignored; at most 200 characters). */
                 q?: string;
-                /** @description `next_cursor` of the previous page (with the same filters). */
+                /** @description `next_cursor` of the previous page (with the same filters); empty or absent for the first. */
                 cursor?: string;
                 /** @description 1–200 jobs per page (default 50). */
                 limit?: number;
