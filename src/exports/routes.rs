@@ -31,9 +31,7 @@ pub struct CreateExportRequest {
     request_body = CreateExportRequest,
     responses(
         (status = 202, description = "The export job; its progress follows rows written", body = JobResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
         (status = 404, description = "No such dataset, or not yours", body = ErrorBody),
-        (status = 422, description = "Unknown format or malformed body", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -50,8 +48,11 @@ pub async fn create_export(
     get, path = "/api/v2/exports/{job_id}/download", tag = "exports",
     params(("job_id" = Uuid, Path, description = "The export job's id")),
     responses(
-        (status = 200, description = "The file, streamed"),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 200, description = "The file, streamed, as an attachment named after the dataset", content(
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ("application/x-ndjson"),
+        )),
         (status = 404, description = "No such export, or not yours", body = ErrorBody),
         (status = 409, description = "The export has not completed", body = ErrorBody),
     ),

@@ -31,7 +31,8 @@ pub struct HistoryQuery {
     pub q: Option<String>,
     /// `next_cursor` of the previous page (with the same filters); empty or absent for the first.
     pub cursor: Option<String>,
-    /// 1–200 jobs per page (default 50).
+    /// 1–200 jobs per page (default 50); a number outside is brought within (0 is 1).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
     /// Admins: another user's id, or `all` for every user's jobs. Default: the caller's own.
     pub user: Option<String>,
@@ -52,8 +53,8 @@ pub struct JobPage {
     params(HistoryQuery),
     responses(
         (status = 200, description = "A page of jobs, newest first", body = JobPage),
-        (status = 400, description = "A bad parameter (unknown status or type, malformed time), or a cursor this service did not give out for these filters", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 400, description = "`invalid_query`: a bad parameter (unknown status or type, malformed time, `q` \
+            too long); `invalid_cursor`: a cursor this service did not give out for these filters", body = ErrorBody),
         (status = 403, description = "`user` given by someone who is not an admin", body = ErrorBody),
     ),
     security(("bearer" = []))

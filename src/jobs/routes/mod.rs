@@ -120,13 +120,16 @@ pub struct CreateJobRequest {
     pub job_type: JobType,
     pub related_dataset_id: Option<Uuid>,
     /// Any JSON object; defaults to `{}`.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub metadata: Option<Value>,
     /// Start no earlier than this (default: now).
     pub run_at: Option<DateTime<Utc>>,
     /// -100..=100, higher runs first (default 0).
+    #[schema(minimum = -100, maximum = 100)]
     #[serde(default, deserialize_with = "whole_number::optional")]
     pub priority: Option<i32>,
     /// 0..=100 retries after retryable failures (default 3).
+    #[schema(minimum = 0, maximum = 100)]
     #[serde(default, deserialize_with = "whole_number::optional")]
     pub max_retries: Option<i32>,
 }
@@ -159,7 +162,6 @@ async fn act(state: &AppState, caller: &CurrentUser, id: Uuid, action: Action) -
     get, path = "/api/v2/jobs/active", tag = "jobs",
     responses(
         (status = 200, description = "Active jobs, newest first", body = [JobResponse]),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -189,8 +191,6 @@ pub async fn active_jobs(State(state): State<AppState>, BearerToken(token): Bear
     params(("job_id" = Uuid, Path, description = "Job id")),
     responses(
         (status = 200, description = "The job", body = JobResponse),
-        (status = 400, description = "job_id is not a UUID", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
         (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -205,12 +205,7 @@ pub async fn get_job(State(state): State<AppState>, caller: CurrentUser, PathPar
     request_body = CreateJobRequest,
     responses(
         (status = 201, description = "Job created", body = JobResponse),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
         (status = 404, description = "related_dataset_id names no dataset of the caller's", body = ErrorBody),
-        (status = 415, description = "Not application/json", body = ErrorBody),
-        (status = 422, description = "Unknown job_type, metadata not an object, text holding NUL", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -337,7 +332,8 @@ pub async fn job_timeline(
     responses(
         (status = 200, description = "Job is pending again", body = JobResponse),
         (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
-        (status = 409, description = "Job is not failed or cancelled", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: the job is not failed or cancelled; `cannot_retry`: an \
+            import whose file is no longer stored", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

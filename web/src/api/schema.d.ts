@@ -579,7 +579,9 @@ export interface components {
              */
             max_retries?: number | null;
             /** @description Any JSON object; defaults to `{}`. */
-            metadata?: unknown;
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /**
              * Format: int32
              * @description -100..=100, higher runs first (default 0).
@@ -597,17 +599,27 @@ export interface components {
             /** @description Standard cron: 5 fields, or 6 with seconds first (`*\/30 * * * * *`); `@hourly` etc. */
             cron: string;
             job_type: components["schemas"]["JobType"];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The jobs' retries, 0..=100 (default 3).
+             */
             max_retries?: number | null;
-            metadata?: unknown;
-            /** @description Unique. */
+            /** @description The jobs' metadata, any JSON object; defaults to `{}`. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description 1 to 200 characters, not blank, without control characters; stored without surrounding whitespace */
             name: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The jobs' priority, -100..=100 (default 0).
+             */
             priority?: number | null;
             /** @description IANA time zone the pattern is read in (default `UTC`). */
             timezone?: string | null;
         };
         CreateSupplierRequest: {
+            /** @description 1 to 200 characters, not blank, without control characters; stored without surrounding whitespace */
             name: string;
         };
         CreateUserRequest: {
@@ -872,6 +884,19 @@ export interface components {
              */
             disabled: boolean;
         };
+        /** @description The upload form: `supplier_id` (unless in the query), then `file`. */
+        UploadForm: {
+            /**
+             * Format: binary
+             * @description The file: CSV, TSV, XLSX or JSON Lines, told by its name and first bytes.
+             */
+            file: string;
+            /**
+             * Format: uuid
+             * @description The supplier, unless given as `?supplier_id=`; it must come before `file`.
+             */
+            supplier_id?: string;
+        };
         /** @description A user as the API shows it (never with the password hash). */
         User: {
             /** @description A disabled user cannot log in and has no sessions; their jobs stay. */
@@ -882,7 +907,75 @@ export interface components {
             is_admin: boolean;
         };
     };
-    responses: never;
+    responses: {
+        /** @description The request does not parse: `invalid_path` (an id in the path that is not a UUID), `invalid_query` (a query parameter of the wrong type, or one the route does not take), `malformed_json` (a body that is not JSON, or not UTF-8) */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `body_too_large`: the body is over `JOBWATCH_MAX_BODY_BYTES` */
+        BodyTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `cross_origin`: a request that would change something, made with the session cookie from a page of another origin (or with no `Origin` or `Referer`) */
+        CrossOrigin: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `invalid_body`: JSON of another shape (a field missing, unknown or of the wrong type, a name not in its list); `invalid_field`: a value the service refuses, outside its range or pattern or for a reason the schema cannot tell (the message says which); `nul_character`: text holding the NUL character, which PostgreSQL cannot store */
+        InvalidBody: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `unsupported_media_type`: the body is not sent as `application/json` */
+        NotJson: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `unauthorized`: no token (nor session cookie), or one that is unknown, revoked or expired */
+        Unauthorized: {
+            headers: {
+                /** @description Always `Bearer` */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `unavailable`: the database cannot be reached right now; retry after `Retry-After` seconds */
+        Unavailable: {
+            headers: {
+                /** @description Seconds to wait: 1 */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -908,15 +1001,7 @@ export interface operations {
                     "application/json": components["schemas"]["QueueDepth"][];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
             /** @description Not an admin */
             403: {
                 headers: {
@@ -926,6 +1011,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     login: {
@@ -950,6 +1036,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Unknown email or wrong password (indistinguishable) */
             401: {
                 headers: {
@@ -959,8 +1046,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many failed logins for this account or address; see Retry-After */
-            429: {
+            /** @description `account_disabled`: the right password of a user an admin disabled */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -968,6 +1055,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            /** @description Too many failed logins for this account or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds until logins are checked again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     logout: {
@@ -986,15 +1088,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
+            503: components["responses"]["Unavailable"];
         };
     };
     me: {
@@ -1015,15 +1111,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     current_session: {
@@ -1044,6 +1133,7 @@ export interface operations {
                     "application/json": components["schemas"]["CurrentSession"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     start_session: {
@@ -1068,6 +1158,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Unknown email or wrong password (indistinguishable) */
             401: {
                 headers: {
@@ -1077,8 +1168,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many failed logins for this account or address; see Retry-After */
-            429: {
+            /** @description `account_disabled`: the right password of a user an admin disabled */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1086,6 +1177,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            /** @description Too many failed logins for this account or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds until logins are checked again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     end_session: {
@@ -1113,6 +1219,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_export: {
@@ -1137,15 +1244,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such dataset, or not yours */
             404: {
                 headers: {
@@ -1155,15 +1256,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Unknown format or malformed body */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     download_export: {
@@ -1178,22 +1274,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file, streamed */
+            /** @description The file, streamed, as an attachment named after the dataset */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/x-ndjson": unknown;
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description No such export, or not yours */
             404: {
                 headers: {
@@ -1212,12 +1305,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_datasets: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size, 1 to 200 (default 50); a number outside is brought within (0 is 1). */
                 limit?: number;
                 /** @description Datasets older than this one (the previous page's `next_before`). */
                 before?: string;
@@ -1237,24 +1331,9 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetPage"];
                 };
             };
-            /** @description Bad query parameter */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     get_dataset: {
@@ -1278,24 +1357,8 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetResponse"];
                 };
             };
-            /** @description dataset_id is not a UUID */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description No such dataset, or not yours */
             404: {
                 headers: {
@@ -1305,6 +1368,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     upload_file: {
@@ -1318,9 +1382,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description Fields `supplier_id`, then `file` */
-        requestBody?: {
+        requestBody: {
             content: {
-                "multipart/form-data": unknown;
+                "multipart/form-data": components["schemas"]["UploadForm"];
             };
         };
         responses: {
@@ -1333,7 +1397,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
-            /** @description Not multipart, or the upload was interrupted */
+            /** @description `not_multipart`, `bad_multipart`, `upload_interrupted`: not multipart/form-data, malformed, or it stopped arriving; `invalid_query`: a bad query parameter */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1342,8 +1406,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
+            /** @description `cancelled`: the import was cancelled while the file arrived */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1351,7 +1417,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Larger than the configured limit */
+            /** @description `file_too_large`: the file is over JOBWATCH_MAX_UPLOAD_BYTES (nothing is kept); `body_too_large`: the other fields hold over 64 KiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1360,7 +1426,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Unsupported file type */
+            /** @description `unsupported_file_type`: not a file type jobwatch imports (the message lists them) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1369,7 +1435,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing file or supplier, or not your supplier */
+            /** @description `invalid_field`: no file, no supplier_id before it, a supplier_id that is not a UUID, or not a supplier of yours */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1378,6 +1444,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_suppliers: {
@@ -1398,15 +1465,8 @@ export interface operations {
                     "application/json": components["schemas"]["SupplierResponse"][];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     create_supplier: {
@@ -1431,15 +1491,9 @@ export interface operations {
                     "application/json": components["schemas"]["SupplierResponse"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description You already have a supplier of that name */
             409: {
                 headers: {
@@ -1449,15 +1503,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Invalid name */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_jobs: {
@@ -1475,7 +1524,7 @@ export interface operations {
                 q?: string;
                 /** @description `next_cursor` of the previous page (with the same filters); empty or absent for the first. */
                 cursor?: string;
-                /** @description 1–200 jobs per page (default 50). */
+                /** @description 1–200 jobs per page (default 50); a number outside is brought within (0 is 1). */
                 limit?: number;
                 /** @description Admins: another user's id, or `all` for every user's jobs. Default: the caller's own. */
                 user?: string;
@@ -1495,7 +1544,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobPage"];
                 };
             };
-            /** @description A bad parameter (unknown status or type, malformed time), or a cursor this service did not give out for these filters */
+            /** @description `invalid_query`: a bad parameter (unknown status or type, malformed time, `q` too long); `invalid_cursor`: a cursor this service did not give out for these filters */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1504,15 +1553,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
             /** @description `user` given by someone who is not an admin */
             403: {
                 headers: {
@@ -1522,6 +1563,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_job: {
@@ -1546,24 +1588,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
-            /** @description Malformed JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description related_dataset_id names no dataset of the caller's */
             404: {
                 headers: {
@@ -1573,33 +1600,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unknown job_type, metadata not an object, text holding NUL */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     active_jobs: {
@@ -1620,15 +1624,8 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"][];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     bulk_action: {
@@ -1653,24 +1650,13 @@ export interface operations {
                     "application/json": components["schemas"]["BulkResponse"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unknown action, no ids or more than 1,000 */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     live_jobs: {
@@ -1703,15 +1689,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
             /** @description Cookie from a page of another origin, or scope=all without being an admin */
             403: {
                 headers: {
@@ -1730,6 +1708,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     get_job: {
@@ -1753,24 +1732,8 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
-            /** @description job_id is not a UUID */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1780,6 +1743,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     cancel_job: {
@@ -1803,6 +1767,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1821,6 +1788,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     complete_job: {
@@ -1844,6 +1812,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1862,6 +1833,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     fail_job: {
@@ -1889,6 +1861,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1907,6 +1882,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     report_progress: {
@@ -1934,6 +1913,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1952,6 +1934,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     retry_job: {
@@ -1975,6 +1961,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1984,7 +1973,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Job is not failed or cancelled */
+            /** @description `invalid_transition`: the job is not failed or cancelled; `cannot_retry`: an import whose file is no longer stored */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1993,6 +1982,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     start_job: {
@@ -2016,6 +2006,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -2034,6 +2027,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     job_timeline: {
@@ -2057,6 +2051,8 @@ export interface operations {
                     "application/json": components["schemas"]["TimelineEntry"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -2066,6 +2062,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_schedules: {
@@ -2086,6 +2083,7 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"][];
                 };
             };
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2095,6 +2093,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_schedule: {
@@ -2119,6 +2118,8 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2137,7 +2138,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Bad cron, time zone or field */
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            /** @description `invalid_field`: a cron pattern or time zone that does not parse, a cron with no next time; `invalid_body`, `nul_character`: as for any JSON body */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2146,6 +2149,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_schedule: {
@@ -2167,6 +2171,8 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2185,6 +2191,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_user: {
@@ -2209,15 +2216,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2236,7 +2236,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Invalid email or password */
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            /** @description `invalid_field`: not an email address, or a password not 8 characters to 1024 bytes long; `invalid_body`, `nul_character`: as for any JSON body */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2245,6 +2247,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     update_user: {
@@ -2272,24 +2275,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description user_id is not a UUID */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2317,6 +2304,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     healthz: {
