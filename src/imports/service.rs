@@ -4,7 +4,7 @@ use super::model::{Dataset, Supplier};
 use crate::clock::Clock;
 use crate::jobs::{JobError, JobService};
 use crate::objects::Objects;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Store, StoreError, unique};
 use crate::users::User;
 use crate::worker::LocalInbox;
 use std::sync::Arc;
@@ -100,7 +100,7 @@ impl ImportService {
             created_at: self.clock.now(),
         };
         self.store.insert_supplier(&supplier).await.map_err(|e| match e {
-            StoreError::Unique(_) => ImportError::NameTaken,
+            e if e.violates(unique::SUPPLIER_NAME) => ImportError::NameTaken,
             other => other.into(),
         })?;
         Ok(supplier)

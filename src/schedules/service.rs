@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::jobs::JobType;
 use crate::jobs::model::NewJob;
 use crate::jobs::service::job_options;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Store, StoreError, unique};
 use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -32,7 +32,7 @@ pub enum ScheduleError {
 impl From<StoreError> for ScheduleError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unique(_) => ScheduleError::NameTaken,
+            e if e.violates(unique::SCHEDULE_NAME) => ScheduleError::NameTaken,
             other => ScheduleError::Store(other),
         }
     }
