@@ -30,7 +30,10 @@ pub struct CreateExportRequest {
     post, path = "/api/v2/exports", tag = "exports",
     request_body = CreateExportRequest,
     responses(
-        (status = 202, description = "The export job; its progress follows rows written", body = JobResponse),
+        (status = 202, description = "The export job; its progress follows rows written", body = JobResponse, links(
+            ("download" = (operation_id = "download_export", parameters(("job_id" = "$response.body#/id")))),
+            ("job" = (operation_id = "get_job", parameters(("job_id" = "$response.body#/id")))),
+        )),
         (status = 404, description = "No such dataset, or not yours", body = ErrorBody),
     ),
     security(("bearer" = []))

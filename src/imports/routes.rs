@@ -134,7 +134,9 @@ pub struct UploadQuery {
     post, path = "/api/v2/imports/suppliers", tag = "imports",
     request_body = CreateSupplierRequest,
     responses(
-        (status = 201, description = "Supplier created", body = SupplierResponse),
+        (status = 201, description = "Supplier created", body = SupplierResponse, links(
+            ("upload" = (operation_id = "upload_file", parameters(("supplier_id" = "$response.body#/id")))),
+        )),
         (status = 409, description = "You already have a supplier of that name", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -207,7 +209,10 @@ pub async fn get_dataset(
     params(UploadQuery),
     request_body(content = UploadForm, content_type = "multipart/form-data", description = "Fields `supplier_id`, then `file`"),
     responses(
-        (status = 202, description = "Stored; parsing continues in a worker (or the job failed as a duplicate)", body = JobResponse),
+        (status = 202, description = "Stored; parsing continues in a worker (or the job failed as a duplicate)", body = JobResponse, links(
+            ("job" = (operation_id = "get_job", parameters(("job_id" = "$response.body#/id")))),
+            ("timeline" = (operation_id = "job_timeline", parameters(("job_id" = "$response.body#/id")))),
+        )),
         (status = 400, description = "`not_multipart`, `bad_multipart`, `upload_interrupted`: not multipart/form-data, \
             malformed, or it stopped arriving; `invalid_query`: a bad query parameter", body = ErrorBody),
         (status = 409, description = "`cancelled`: the import was cancelled while the file arrived", body = ErrorBody),

@@ -60,7 +60,9 @@ pub async fn list_schedules(State(state): State<AppState>, _admin: AdminUser) ->
     post, path = "/api/v2/schedules", tag = "schedules",
     request_body = CreateScheduleRequest,
     responses(
-        (status = 201, description = "Schedule created", body = Schedule),
+        (status = 201, description = "Schedule created", body = Schedule, links(
+            ("delete" = (operation_id = "delete_schedule", parameters(("schedule_id" = "$response.body#/id")))),
+        )),
         (status = 403, description = "Caller is not an admin", body = ErrorBody),
         (status = 409, description = "Name taken", body = ErrorBody),
         (status = 422, description = "`invalid_field`: a cron pattern or time zone that does not parse, a cron with no \

@@ -30,7 +30,9 @@ pub struct CreateUserRequest {
     post, path = "/api/v2/users", tag = "users",
     request_body = CreateUserRequest,
     responses(
-        (status = 201, description = "User created", body = User),
+        (status = 201, description = "User created", body = User, links(
+            ("update" = (operation_id = "update_user", parameters(("user_id" = "$response.body#/id")))),
+        )),
         (status = 403, description = "Caller is not an admin", body = crate::http::ErrorBody),
         (status = 409, description = "Email already registered", body = crate::http::ErrorBody),
         (status = 422, description = "`invalid_field`: not an email address, or a password not 8 characters to 1024 \

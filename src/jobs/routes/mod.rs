@@ -204,7 +204,16 @@ pub async fn get_job(State(state): State<AppState>, caller: CurrentUser, PathPar
     post, path = "/api/v2/jobs", tag = "jobs",
     request_body = CreateJobRequest,
     responses(
-        (status = 201, description = "Job created", body = JobResponse),
+        (status = 201, description = "Job created", body = JobResponse, links(
+            ("get" = (operation_id = "get_job", parameters(("job_id" = "$response.body#/id")))),
+            ("start" = (operation_id = "start_job", parameters(("job_id" = "$response.body#/id")))),
+            ("progress" = (operation_id = "report_progress", parameters(("job_id" = "$response.body#/id")))),
+            ("complete" = (operation_id = "complete_job", parameters(("job_id" = "$response.body#/id")))),
+            ("fail" = (operation_id = "fail_job", parameters(("job_id" = "$response.body#/id")))),
+            ("cancel" = (operation_id = "cancel_job", parameters(("job_id" = "$response.body#/id")))),
+            ("retry" = (operation_id = "retry_job", parameters(("job_id" = "$response.body#/id")))),
+            ("timeline" = (operation_id = "job_timeline", parameters(("job_id" = "$response.body#/id")))),
+        )),
         (status = 404, description = "related_dataset_id names no dataset of the caller's", body = ErrorBody),
     ),
     security(("bearer" = []))
