@@ -9,7 +9,7 @@ export JOBWATCH_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 help:
 	@echo "make run          build and start jobwatch on embedded SQLite (http://127.0.0.1:8080)"
-	@echo "make test         lint, then the whole suite on SQLite and PostgreSQL, the page, the README"
+	@echo "make test         lint, the whole suite on SQLite and PostgreSQL, schemathesis on both, the page, the README"
 	@echo "make install      put the jobwatch binary on your PATH (cargo install, ~/.cargo/bin)"
 	@echo "make test-sqlite  the suite on SQLite only"
 	@echo "make web          rebuild the page (web/ → web/dist, embedded in the binary; needs Node 20)"
@@ -35,6 +35,7 @@ lint:
 
 test: lint
 	bash scripts/test.sh
+	bash scripts/schemathesis.sh
 	bash scripts/readme-check.sh
 	bash scripts/web-check.sh
 

@@ -44,7 +44,9 @@ pub struct LoginResponse {
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 401, description = "Unknown email or wrong password (indistinguishable)", body = crate::http::ErrorBody),
-        (status = 429, description = "Too many failed logins for this account or address; see Retry-After", body = crate::http::ErrorBody),
+        (status = 403, description = "`account_disabled`: the right password of a user an admin disabled", body = crate::http::ErrorBody),
+        (status = 429, description = "Too many failed logins for this account or address; see Retry-After", body = crate::http::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until logins are checked again"))),
     )
 )]
 pub async fn login(
@@ -66,7 +68,6 @@ pub async fn login(
     post, path = "/api/v2/auth/logout", tag = "auth",
     responses(
         (status = 204, description = "Token revoked"),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::http::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -80,7 +81,6 @@ pub async fn logout(State(state): State<AppState>, caller: CurrentUser) -> Resul
     get, path = "/api/v2/auth/me", tag = "auth",
     responses(
         (status = 200, description = "The caller", body = User),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::http::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -137,7 +137,9 @@ pub async fn current_session(
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = SessionResponse),
         (status = 401, description = "Unknown email or wrong password (indistinguishable)", body = crate::http::ErrorBody),
-        (status = 429, description = "Too many failed logins for this account or address; see Retry-After", body = crate::http::ErrorBody),
+        (status = 403, description = "`account_disabled`: the right password of a user an admin disabled", body = crate::http::ErrorBody),
+        (status = 429, description = "Too many failed logins for this account or address; see Retry-After", body = crate::http::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until logins are checked again"))),
     )
 )]
 pub async fn start_session(

@@ -30,10 +30,11 @@ pub struct CreateExportRequest {
     post, path = "/api/v2/exports", tag = "exports",
     request_body = CreateExportRequest,
     responses(
-        (status = 202, description = "The export job; its progress follows rows written", body = JobResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 202, description = "The export job; its progress follows rows written", body = JobResponse, links(
+            ("download" = (operation_id = "download_export", parameters(("job_id" = "$response.body#/id")))),
+            ("job" = (operation_id = "get_job", parameters(("job_id" = "$response.body#/id")))),
+        )),
         (status = 404, description = "No such dataset, or not yours", body = ErrorBody),
-        (status = 422, description = "Unknown format or malformed body", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -50,8 +51,11 @@ pub async fn create_export(
     get, path = "/api/v2/exports/{job_id}/download", tag = "exports",
     params(("job_id" = Uuid, Path, description = "The export job's id")),
     responses(
-        (status = 200, description = "The file, streamed"),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 200, description = "The file, streamed, as an attachment named after the dataset", content(
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            ("application/x-ndjson"),
+        )),
         (status = 404, description = "No such export, or not yours", body = ErrorBody),
         (status = 409, description = "The export has not completed", body = ErrorBody),
     ),

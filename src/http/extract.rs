@@ -63,6 +63,34 @@ fn has_nul_escape(json: &[u8]) -> bool {
         .any(|(at, window)| window == needle && json[..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1)
 }
 
+/// Integers in JSON bodies, counted as JSON Schema counts them: `50` and `50.0` are the same
+/// number (a client computing progress as a float sends the latter), `50.5` is no integer.
+/// serde alone refuses `50.0` for an integer field. For `#[serde(deserialize_with = …)]`.
+pub mod whole_number {
+    use serde::de::{Deserialize, Deserializer, Error};
+    use serde_json::Number;
+
+    fn integer<T: TryFrom<i64>, E: Error>(number: Number) -> Result<T, E> {
+        // Every f64 in this range converts to an i64 exactly (2^63 itself does not fit).
+        let whole =
+            |f: &f64| f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(f);
+        number
+            .as_i64()
+            .or_else(|| number.as_f64().filter(whole).map(|f| f as i64))
+            .and_then(|i| T::try_from(i).ok())
+            .ok_or_else(|| E::custom(format!("invalid value: {number}, expected a whole number in range")))
+    }
+
+    pub fn required<'de, D: Deserializer<'de>, T: TryFrom<i64>>(deserializer: D) -> Result<T, D::Error> {
+        integer(Number::deserialize(deserializer)?)
+    }
+
+    /// For an `Option` field, with `#[serde(default)]` so that leaving it out is `None`.
+    pub fn optional<'de, D: Deserializer<'de>, T: TryFrom<i64>>(deserializer: D) -> Result<Option<T>, D::Error> {
+        Option::<Number>::deserialize(deserializer)?.map(integer).transpose()
+    }
+}
+
 /// A typed path parameter.
 #[derive(Debug, Clone, Copy)]
 pub struct PathParam<T>(pub T);
@@ -97,6 +125,36 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 #[cfg(test)]
 mod tests {
     use super::has_nul_escape;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Numbers {
+        #[serde(deserialize_with = "super::whole_number::required")]
+        progress: i64,
+        #[serde(default, deserialize_with = "super::whole_number::optional")]
+        priority: Option<i32>,
+    }
+
+    fn numbers(json: &str) -> Result<(i64, Option<i32>), String> {
+        serde_json::from_str::<Numbers>(json).map(|n| (n.progress, n.priority)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        assert_eq!(numbers(r#"{"progress": 50}"#), Ok((50, None)));
+        assert_eq!(numbers(r#"{"progress": 50.0, "priority": -3.0}"#), Ok((50, Some(-3))));
+        assert_eq!(numbers(r#"{"progress": 1e3, "priority": null}"#), Ok((1000, None)));
+        assert_eq!(numbers(r#"{"progress": -9223372036854775808}"#), Ok((i64::MIN, None)));
+        for bad in [
+            r#"{"progress": 50.5}"#,
+            r#"{"progress": "50"}"#,
+            r#"{"progress": 9223372036854775808}"#,
+            r#"{"progress": 9.3e18}"#,
+            r#"{"progress": 1, "priority": 2147483648}"#,
+            r#"{"progress": 1, "priority": 0.5}"#,
+        ] {
+            assert!(numbers(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn only_a_real_nul_escape_counts() {

@@ -7,7 +7,7 @@ pub mod health;
 pub mod openapi;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
-pub use extract::{ClientAddress, JsonBody, PathParam};
+pub use extract::{ClientAddress, JsonBody, PathParam, whole_number};
 
 use crate::auth::{self, AuthService};
 use crate::exports::{self, ExportService};
@@ -68,15 +68,22 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
 }
 
+/// The routes, and their OpenAPI document with the answers they share added (`openapi`).
+fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (api, mut document) = routes().split_for_parts();
+    utoipa::Modify::modify(&openapi::SharedResponses, &mut document);
+    (api, document)
+}
+
 /// The OpenAPI document, pretty-printed: what `/api/v2/openapi.json` serves and the web app's
 /// types are generated from (`web/src/api/openapi.json`).
 pub fn openapi_json() -> String {
-    let (_, document) = routes().split_for_parts();
+    let (_, document) = documented_routes();
     document.to_pretty_json().expect("the OpenAPI document serialises")
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    let (api, document) = routes().split_for_parts();
+    let (api, document) = documented_routes();
     api.merge(SwaggerUi::new("/docs").url("/api/v2/openapi.json", document))
         .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async {

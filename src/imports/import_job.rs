@@ -8,7 +8,7 @@ use super::upload::{STORED, duplicate_message};
 use crate::jobs::state::grouped;
 use crate::objects::blocking::{self, BlockingWriter};
 use crate::objects::{Objects, raw_key, rows_key};
-use crate::storage::{Store, StoreError};
+use crate::storage::{Store, unique};
 use crate::worker::{HandlerError, JobContext, JobHandler, ProgressReporter};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -141,7 +141,7 @@ impl JobHandler for ImportHandler {
         }
         self.objects.discard(&rows).await;
         match recorded {
-            Err(StoreError::Unique(_)) => {
+            Err(e) if e.violates(unique::DATASET_SHA256) => {
                 match self.store.find_dataset_by_sha256(dataset.supplier_id, &dataset.sha256).await {
                     // An earlier run of this job (which lost its lease) recorded it first.
                     Ok(Some(d)) if d.import_job_id == Some(job.id) => Ok(()),

@@ -45,6 +45,8 @@ impl From<Supplier> for SupplierResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSupplierRequest {
+    /// Unique per user, regardless of case.
+    #[schema(schema_with = crate::names::schema)]
     pub name: String,
 }
 
@@ -106,10 +108,36 @@ pub struct DatasetPage {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DatasetQuery {
-    /// Page size, 1 to 200 (default 50).
+    /// Page size, 1 to 200 (default 50); a number outside is brought within (0 is 1).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
     /// Datasets older than this one (the previous page's `next_before`).
     pub before: Option<Uuid>,
+}
+
+/// The upload form: `supplier_id` (unless in the query), then `file`.
+// Only the document reads this: the handler takes the form field by field as it arrives.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The supplier, unless given as `?supplier_id=`; it must come before `file`.
+    #[schema(nullable = false)]
+    supplier_id: Option<Uuid>,
+    /// XLSX: the sheet to read, by name or 1-based position (default: the first holding a value).
+    #[schema(nullable = false)]
+    sheet: Option<String>,
+    /// CSV: one character (`;`) or `tab`, `comma`, `semicolon`, `pipe`, `space`, `whitespace`.
+    #[schema(nullable = false)]
+    delimiter: Option<String>,
+    /// Text files: a WHATWG encoding label (`windows-1252`, `latin1`, …).
+    #[schema(nullable = false)]
+    encoding: Option<String>,
+    /// `pad` (default), `trim` or `strict`: what to do with rows of another width than the header.
+    #[schema(nullable = false)]
+    ragged: Option<String>,
+    /// The file: CSV, TSV, XLSX or JSON Lines, told by its name and first bytes.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -135,10 +163,10 @@ pub struct UploadQuery {
     post, path = "/api/v2/imports/suppliers", tag = "imports",
     request_body = CreateSupplierRequest,
     responses(
-        (status = 201, description = "Supplier created", body = SupplierResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 201, description = "Supplier created", body = SupplierResponse, links(
+            ("upload" = (operation_id = "upload_file", parameters(("supplier_id" = "$response.body#/id")))),
+        )),
         (status = 409, description = "You already have a supplier of that name", body = ErrorBody),
-        (status = 422, description = "Invalid name", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -155,7 +183,6 @@ pub async fn create_supplier(
     get, path = "/api/v2/imports/suppliers", tag = "imports",
     responses(
         (status = 200, description = "Your suppliers, by name", body = [SupplierResponse]),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -172,8 +199,6 @@ pub async fn list_suppliers(
     params(DatasetQuery),
     responses(
         (status = 200, description = "Your datasets, newest first", body = DatasetPage),
-        (status = 400, description = "Bad query parameter", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -195,8 +220,6 @@ pub async fn list_datasets(
     params(("dataset_id" = Uuid, Path, description = "Dataset id")),
     responses(
         (status = 200, description = "The dataset, with a preview of its first rows", body = DatasetResponse),
-        (status = 400, description = "dataset_id is not a UUID", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
         (status = 404, description = "No such dataset, or not yours", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -214,14 +237,20 @@ pub async fn get_dataset(
 #[utoipa::path(
     post, path = "/api/v2/imports/files/upload", tag = "imports",
     params(UploadQuery),
-    request_body(content_type = "multipart/form-data", description = "Fields `supplier_id` and any reading fields, then `file`"),
+    request_body(content = UploadForm, content_type = "multipart/form-data", description = "Fields `supplier_id` and any reading fields, then `file`"),
     responses(
-        (status = 202, description = "Stored; parsing continues in a worker (or the job failed as a duplicate)", body = JobResponse),
-        (status = 400, description = "Not multipart, or the upload was interrupted", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
-        (status = 413, description = "Larger than the configured limit", body = ErrorBody),
-        (status = 415, description = "Unsupported file type", body = ErrorBody),
-        (status = 422, description = "Missing file or supplier, not your supplier, or a reading field that is invalid or does not apply to the file's format", body = ErrorBody),
+        (status = 202, description = "Stored; parsing continues in a worker (or the job failed as a duplicate)", body = JobResponse, links(
+            ("job" = (operation_id = "get_job", parameters(("job_id" = "$response.body#/id")))),
+            ("timeline" = (operation_id = "job_timeline", parameters(("job_id" = "$response.body#/id")))),
+        )),
+        (status = 400, description = "`not_multipart`, `bad_multipart`, `upload_interrupted`: not multipart/form-data, \
+            malformed, or it stopped arriving; `invalid_query`: a bad query parameter", body = ErrorBody),
+        (status = 409, description = "`cancelled`: the import was cancelled while the file arrived", body = ErrorBody),
+        (status = 413, description = "`file_too_large`: the file is over JOBWATCH_MAX_UPLOAD_BYTES (nothing is kept); \
+            `body_too_large`: the other fields hold over 64 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_file_type`: not a file type jobwatch imports (the message lists them)", body = ErrorBody),
+        (status = 422, description = "`invalid_field`: no file, no supplier_id before it, a supplier_id that is not a \
+            UUID, not a supplier of yours, or a reading field that is invalid or does not apply to the file's format", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -4,7 +4,7 @@ use super::model::{Dataset, Supplier};
 use crate::clock::Clock;
 use crate::jobs::{JobError, JobService};
 use crate::objects::Objects;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Store, StoreError, unique};
 use crate::users::User;
 use crate::worker::LocalInbox;
 use std::sync::Arc;
@@ -66,8 +66,6 @@ pub struct ImportService {
     pub(super) local: Option<LocalInbox>,
 }
 
-/// Longest supplier name.
-const MAX_NAME_CHARS: usize = 200;
 /// Most datasets in one page.
 pub const MAX_PAGE: u32 = 200;
 
@@ -89,12 +87,12 @@ impl ImportService {
     }
 
     pub async fn create_supplier(&self, owner: &User, name: &str) -> Result<Supplier, ImportError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        let Some(name) = crate::names::parse(name) else {
             return Err(ImportError::Invalid(format!(
-                "name must be 1 to {MAX_NAME_CHARS} characters, without control characters"
+                "name must be 1 to {} characters, not blank, without control characters",
+                crate::names::MAX_CHARS
             )));
-        }
+        };
         let supplier = Supplier {
             id: Uuid::now_v7(),
             name: name.to_owned(),
@@ -102,7 +100,7 @@ impl ImportService {
             created_at: self.clock.now(),
         };
         self.store.insert_supplier(&supplier).await.map_err(|e| match e {
-            StoreError::Unique(_) => ImportError::NameTaken,
+            e if e.violates(unique::SUPPLIER_NAME) => ImportError::NameTaken,
             other => other.into(),
         })?;
         Ok(supplier)

@@ -64,7 +64,6 @@ pub enum LiveScope {
         (status = 101, description = "Switching to the WebSocket; then LiveMessage text frames", body = LiveMessage),
         (status = 400, description = "Not a WebSocket upgrade, a token in the query string, an unknown scope, \
             or subprotocols offered without jobwatch.v1", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired credentials", body = ErrorBody),
         (status = 403, description = "Cookie from a page of another origin, or scope=all without being an admin", body = ErrorBody),
         (status = 429, description = "The caller holds JOBWATCH_WS_PER_USER sockets on this node already", body = ErrorBody),
     ),

@@ -2,7 +2,7 @@
 
 use super::{CreateSchedule, Schedule};
 use crate::auth::AdminUser;
-use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
+use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam, whole_number};
 use crate::jobs::JobType;
 use axum::Json;
 use axum::extract::State;
@@ -22,14 +22,23 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CreateScheduleRequest {
     /// Unique.
+    #[schema(schema_with = crate::names::schema)]
     pub name: String,
     /// Standard cron: 5 fields, or 6 with seconds first (`*/30 * * * * *`); `@hourly` etc.
     pub cron: String,
     /// IANA time zone the pattern is read in (default `UTC`).
     pub timezone: Option<String>,
     pub job_type: JobType,
+    /// The jobs' metadata, any JSON object; defaults to `{}`.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub metadata: Option<Value>,
+    /// The jobs' priority, -100..=100 (default 0).
+    #[schema(minimum = -100, maximum = 100)]
+    #[serde(default, deserialize_with = "whole_number::optional")]
     pub priority: Option<i32>,
+    /// The jobs' retries, 0..=100 (default 3).
+    #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "whole_number::optional")]
     pub max_retries: Option<i32>,
 }
 
@@ -51,10 +60,13 @@ pub async fn list_schedules(State(state): State<AppState>, _admin: AdminUser) ->
     post, path = "/api/v2/schedules", tag = "schedules",
     request_body = CreateScheduleRequest,
     responses(
-        (status = 201, description = "Schedule created", body = Schedule),
+        (status = 201, description = "Schedule created", body = Schedule, links(
+            ("delete" = (operation_id = "delete_schedule", parameters(("schedule_id" = "$response.body#/id")))),
+        )),
         (status = 403, description = "Caller is not an admin", body = ErrorBody),
         (status = 409, description = "Name taken", body = ErrorBody),
-        (status = 422, description = "Bad cron, time zone or field", body = ErrorBody),
+        (status = 422, description = "`invalid_field`: a cron pattern or time zone that does not parse, a cron with no \
+            next time; `invalid_body`, `nul_character`: as for any JSON body", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::jobs::JobType;
 use crate::jobs::model::NewJob;
 use crate::jobs::service::job_options;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Store, StoreError, unique};
 use serde_json::Value;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -32,7 +32,7 @@ pub enum ScheduleError {
 impl From<StoreError> for ScheduleError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unique(_) => ScheduleError::NameTaken,
+            e if e.violates(unique::SCHEDULE_NAME) => ScheduleError::NameTaken,
             other => ScheduleError::Store(other),
         }
     }
@@ -67,10 +67,12 @@ impl ScheduleService {
     }
 
     pub async fn create(&self, req: CreateSchedule) -> Result<Schedule, ScheduleError> {
-        let name = req.name.trim();
-        if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-            return Err(invalid("name must be 1 to 200 printable characters"));
-        }
+        let Some(name) = crate::names::parse(&req.name) else {
+            return Err(invalid(format!(
+                "name must be 1 to {} characters, not blank, without control characters",
+                crate::names::MAX_CHARS
+            )));
+        };
         let timezone = req.timezone.unwrap_or_else(|| "UTC".into());
         let spec = CronSpec::parse(&req.cron, &timezone).map_err(invalid)?;
         let (metadata, priority, max_retries) =

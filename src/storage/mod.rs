@@ -37,8 +37,24 @@ pub use queue::{Beat, ClaimKey, Held, Listener, Queue, Signal, Written};
 pub use schedules::ScheduleStore;
 pub use sqlite::SqliteStore;
 
+/// The unique indexes a caller may run into on purpose, by the names the migrations give them
+/// (the same on both backends). A service maps these to its conflict; a violation of any other
+/// index is a bug, and answers 500.
+pub mod unique {
+    /// A user's email, regardless of case.
+    pub const USER_EMAIL: &str = "users_email_key";
+    /// A supplier's name per owner, regardless of case.
+    pub const SUPPLIER_NAME: &str = "suppliers_owner_name_key";
+    /// A schedule's name.
+    pub const SCHEDULE_NAME: &str = "job_schedules_name_key";
+    /// A dataset's SHA-256 per supplier.
+    pub const DATASET_SHA256: &str = "datasets_supplier_sha256_key";
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A unique index refused the row: the index's name (see [`unique`]) as PostgreSQL gives
+    /// it; SQLite's message names it, or its columns, which `sqlite` translates.
     #[error("unique constraint violated: {0}")]
     Unique(String),
     #[error("foreign key violated: {0}")]
@@ -62,15 +78,23 @@ impl From<sqlx::Error> for StoreError {
             return StoreError::Unavailable(err);
         }
         if let sqlx::Error::Database(db) = &err {
-            let constraint = db.constraint().unwrap_or_default().to_owned();
             if db.is_unique_violation() {
-                return StoreError::Unique(constraint);
+                // SQLite's errors carry no constraint name, only a message naming it.
+                let index = db.constraint().map_or_else(|| sqlite::unique_index(db.message()), str::to_owned);
+                return StoreError::Unique(index);
             }
             if db.is_foreign_key_violation() {
-                return StoreError::ForeignKey(constraint);
+                return StoreError::ForeignKey(db.constraint().unwrap_or_default().to_owned());
             }
         }
         StoreError::Database(err)
+    }
+}
+
+impl StoreError {
+    /// Whether this is a violation of the unique index `index` (one of [`unique`]).
+    pub fn violates(&self, index: &str) -> bool {
+        matches!(self, StoreError::Unique(name) if name == index)
     }
 }
 

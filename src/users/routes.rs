@@ -30,11 +30,13 @@ pub struct CreateUserRequest {
     post, path = "/api/v2/users", tag = "users",
     request_body = CreateUserRequest,
     responses(
-        (status = 201, description = "User created", body = User),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::http::ErrorBody),
+        (status = 201, description = "User created", body = User, links(
+            ("update" = (operation_id = "update_user", parameters(("user_id" = "$response.body#/id")))),
+        )),
         (status = 403, description = "Caller is not an admin", body = crate::http::ErrorBody),
         (status = 409, description = "Email already registered", body = crate::http::ErrorBody),
-        (status = 422, description = "Invalid email or password", body = crate::http::ErrorBody),
+        (status = 422, description = "`invalid_field`: not an email address, or a password not 8 characters to 1024 \
+            bytes long; `invalid_body`, `nul_character`: as for any JSON body", body = crate::http::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -62,8 +64,6 @@ pub struct UpdateUserRequest {
     request_body = UpdateUserRequest,
     responses(
         (status = 200, description = "The user as changed", body = User),
-        (status = 400, description = "user_id is not a UUID", body = crate::http::ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = crate::http::ErrorBody),
         (status = 403, description = "Caller is not an admin", body = crate::http::ErrorBody),
         (status = 404, description = "No such user", body = crate::http::ErrorBody),
         (status = 409, description = "An admin disabling themselves", body = crate::http::ErrorBody),

@@ -3,7 +3,7 @@
 use super::{NewUser, User};
 use crate::auth::password;
 use crate::clock::Clock;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Store, StoreError, unique};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -34,7 +34,7 @@ pub enum UserError {
 impl From<StoreError> for UserError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unique(_) => UserError::EmailTaken,
+            e if e.violates(unique::USER_EMAIL) => UserError::EmailTaken,
             other => UserError::Store(other),
         }
     }

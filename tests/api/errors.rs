@@ -82,4 +82,44 @@ contract_tests! {
         let req = Request::get("/healthz").header("x-request-id", "trace-me-42").body(Body::empty()).unwrap();
         assert_eq!(app.send(req).await.headers["x-request-id"], "trace-me-42", "a caller's id is kept");
     }
+
+    // JSON Schema counts 50.0 an integer, as a client computing a float sends it; serde alone
+    // refused it with 422 (schemathesis found it). 50.5 is no integer.
+    async fn whole_numbers_may_be_written_with_a_zero_fraction(app) {
+        let user = app.new_user("u@example.com").await;
+        let res = app.post("/api/v2/jobs", &user, serde_json::json!({"job_type": "validation", "priority": 5.0, "max_retries": 2.0})).await;
+        assert_eq!((res.status, &res.body["priority"], &res.body["max_retries"]), (StatusCode::CREATED, &serde_json::json!(5), &serde_json::json!(2)), "{}", res.body);
+        let job = res.body["id"].clone();
+        assert_eq!(app.act(&user, &job, "start", serde_json::json!({})).await.status, StatusCode::OK);
+        let res = app.act(&user, &job, "progress", serde_json::json!({"progress": 50.0})).await;
+        assert_eq!((res.status, &res.body["progress"]), (StatusCode::OK, &serde_json::json!(50)), "{}", res.body);
+        for body in [serde_json::json!({"progress": 60.5}), serde_json::json!({"progress": "60"})] {
+            let res = app.act(&user, &job, "progress", body.clone()).await;
+            assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{body}");
+        }
+        let res = app.post("/api/v2/jobs", &user, serde_json::json!({"job_type": "validation", "priority": 0.5})).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    }
+
+    // One rule for the names of suppliers and schedules (`names::parse`, stated in the OpenAPI document):
+    // 1 to 200 characters as sent (a schedule's counted bytes, refusing 101 × "é"), not blank,
+    // no control characters; stored trimmed.
+    async fn names_are_1_to_200_characters_as_sent(app) {
+        let admin = app.new_admin("root@example.com").await;
+        let schedule = |name: String| serde_json::json!({"name": name, "cron": "@hourly", "job_type": "validation"});
+        let supplier = |name: String| serde_json::json!({"name": name});
+        let long = "é".repeat(200);
+        for (path, body) in [("/api/v2/schedules", schedule(long.clone())), ("/api/v2/imports/suppliers", supplier(long.clone()))] {
+            let res = app.post(path, &admin, body).await;
+            assert_eq!((res.status, res.body["name"].as_str()), (StatusCode::CREATED, Some(long.as_str())), "{path}: {}", res.body);
+        }
+        let res = app.post("/api/v2/schedules", &admin, schedule("  Nightly ".into())).await;
+        assert_eq!((res.status, res.body["name"].as_str()), (StatusCode::CREATED, Some("Nightly")), "{}", res.body);
+        for name in ["é".repeat(201), format!("{} ", "a".repeat(200)), " \u{3000} ".into(), "a\tb".into(), String::new()] {
+            for (path, body) in [("/api/v2/schedules", schedule(name.clone())), ("/api/v2/imports/suppliers", supplier(name.clone()))] {
+                let res = app.post(path, &admin, body).await;
+                assert_eq!((res.status, res.body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{path} {name:?}: {}", res.body);
+            }
+        }
+    }
 }

@@ -152,4 +152,13 @@ contract_tests! {
         assert_eq!(res.body["error"]["code"], "invalid_cursor", "a cursor belongs to its filters");
         assert_eq!(page(app, &user, "limit=0").await["items"].as_array().unwrap().len(), 1, "limit is kept within 1-200");
     }
+
+    // Like an empty `status=` or `user=`, an empty cursor is none (it was 400 invalid_cursor).
+    async fn an_empty_cursor_is_the_first_page(app) {
+        let user = app.new_user("u@example.com").await;
+        jobs(app, &user, 3).await;
+        let first = page(app, &user, "limit=2").await;
+        assert_eq!(page(app, &user, "limit=2&cursor=").await, first);
+        assert_eq!(page(app, &user, "limit=2&cursor=%20").await, first);
+    }
 }

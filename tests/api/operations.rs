@@ -54,3 +54,53 @@ contract_tests! {
         assert_eq!(app.request(Method::GET, "/healthz", None, None).await.status, StatusCode::OK);
     }
 }
+
+/// The answers every route of a kind gives are written once, under `components/responses`, and
+/// each operation of that kind refers to them: every route that takes a token lists 401, every
+/// JSON body 400, 413, 415 and 422, every path or query parameter 400, and every route but the
+/// probes 503.
+#[test]
+fn shared_answers_are_declared_once_and_referred_to() {
+    let document: serde_json::Value = serde_json::from_str(&jobwatch::http::openapi_json()).unwrap();
+    let shared = |name: &str| serde_json::json!({"$ref": format!("#/components/responses/{name}")});
+    let responses = document["components"]["responses"].as_object().unwrap();
+    assert_eq!(responses["Unauthorized"]["headers"]["WWW-Authenticate"]["schema"]["type"], "string");
+    assert_eq!(responses["Unavailable"]["headers"]["Retry-After"]["schema"]["type"], "integer");
+    let mut checked = 0;
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let answers = &operation["responses"];
+            let has = |status: &str| answers.get(status).is_some();
+            let refers = |status: &str, name: &str| answers[status] == shared(name);
+            let secured = operation["security"].as_array().is_some_and(|s| !s.is_empty());
+            let json_body = operation["requestBody"]["content"].get("application/json").is_some();
+            if secured {
+                assert!(refers("401", "Unauthorized"), "{method} {path}: {}", answers["401"]);
+            }
+            if json_body {
+                for (status, name) in [("413", "BodyTooLarge"), ("415", "NotJson")] {
+                    assert!(refers(status, name), "{method} {path}: {status}");
+                }
+                assert!(has("400") && has("422"), "{method} {path}");
+            }
+            if operation["parameters"].as_array().is_some_and(|p| !p.is_empty()) {
+                assert!(has("400"), "{method} {path}");
+            }
+            if !path.ends_with("z") {
+                assert!(refers("503", "Unavailable"), "{method} {path}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "{checked} operations");
+    // No route copies a shared answer word for word.
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, answer) in operation["responses"].as_object().unwrap() {
+                if let Some(description) = answer["description"].as_str() {
+                    assert!(!description.contains("Missing, invalid or expired"), "{method} {path} {status}");
+                }
+            }
+        }
+    }
+}

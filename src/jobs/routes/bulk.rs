@@ -2,7 +2,7 @@
 
 use super::JobResponse;
 use crate::auth::CurrentUser;
-use crate::http::{ApiError, AppState, ErrorBody, JsonBody};
+use crate::http::{ApiError, AppState, JsonBody};
 use crate::jobs::JobError;
 use crate::jobs::service::{BulkAction, MAX_BULK_IDS};
 use axum::Json;
@@ -17,6 +17,7 @@ use uuid::Uuid;
 pub struct BulkRequest {
     pub action: BulkAction,
     /// 1–1,000 job ids; a repeated id is answered once.
+    #[schema(min_items = 1, max_items = 1000)]
     pub ids: Vec<Uuid>,
 }
 
@@ -57,8 +58,6 @@ pub struct BulkResponse {
     request_body = BulkRequest,
     responses(
         (status = 200, description = "One result per id", body = BulkResponse),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
-        (status = 422, description = "Unknown action, no ids or more than 1,000", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -29,9 +29,10 @@ pub struct HistoryQuery {
     pub created_to: Option<DateTime<Utc>>,
     /// Matches a job id prefix, the file name or the first 300 characters of the error text (case ignored; at most 200 characters).
     pub q: Option<String>,
-    /// `next_cursor` of the previous page (with the same filters).
+    /// `next_cursor` of the previous page (with the same filters); empty or absent for the first.
     pub cursor: Option<String>,
-    /// 1–200 jobs per page (default 50).
+    /// 1–200 jobs per page (default 50); a number outside is brought within (0 is 1).
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
     /// Admins: another user's id, or `all` for every user's jobs. Default: the caller's own.
     pub user: Option<String>,
@@ -52,8 +53,8 @@ pub struct JobPage {
     params(HistoryQuery),
     responses(
         (status = 200, description = "A page of jobs, newest first", body = JobPage),
-        (status = 400, description = "A bad parameter (unknown status or type, malformed time), or a cursor this service did not give out for these filters", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+        (status = 400, description = "`invalid_query`: a bad parameter (unknown status or type, malformed time, `q` \
+            too long); `invalid_cursor`: a cursor this service did not give out for these filters", body = ErrorBody),
         (status = 403, description = "`user` given by someone who is not an admin", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -83,7 +84,9 @@ pub async fn list_jobs(
         after: None,
     };
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    let (jobs, next_cursor) = state.jobs.history(&caller.user, filter, q.cursor.as_deref(), limit).await?;
+    // Like every other parameter here, an empty one is no cursor: the first page.
+    let cursor = q.cursor.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let (jobs, next_cursor) = state.jobs.history(&caller.user, filter, cursor, limit).await?;
     let seen = state.jobs.viewed_at();
     Ok(Json(JobPage { items: jobs.into_iter().map(|job| JobResponse::new(job, seen)).collect(), next_cursor }))
 }

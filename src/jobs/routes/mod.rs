@@ -12,7 +12,7 @@ use super::service::CreateJob;
 use super::state::Action;
 use super::timeline::TimelineEntry;
 use crate::auth::{AuthError, BearerToken, CurrentUser, INVALID_TOKEN};
-use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam};
+use crate::http::{ApiError, AppState, ErrorBody, JsonBody, PathParam, whole_number};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -122,12 +122,17 @@ pub struct CreateJobRequest {
     pub job_type: JobType,
     pub related_dataset_id: Option<Uuid>,
     /// Any JSON object; defaults to `{}`.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub metadata: Option<Value>,
     /// Start no earlier than this (default: now).
     pub run_at: Option<DateTime<Utc>>,
     /// -100..=100, higher runs first (default 0).
+    #[schema(minimum = -100, maximum = 100)]
+    #[serde(default, deserialize_with = "whole_number::optional")]
     pub priority: Option<i32>,
     /// 0..=100 retries after retryable failures (default 3).
+    #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "whole_number::optional")]
     pub max_retries: Option<i32>,
 }
 
@@ -135,6 +140,7 @@ pub struct CreateJobRequest {
 #[serde(deny_unknown_fields)]
 pub struct ProgressRequest {
     /// Percent done; clamped to 0..=100, and never lowers the job's progress.
+    #[serde(deserialize_with = "whole_number::required")]
     pub progress: i64,
     /// What the job is doing now, a short line (cut to 200 characters); kept until replaced.
     pub stage: Option<String>,
@@ -158,7 +164,6 @@ async fn act(state: &AppState, caller: &CurrentUser, id: Uuid, action: Action) -
     get, path = "/api/v2/jobs/active", tag = "jobs",
     responses(
         (status = 200, description = "Active jobs, newest first", body = [JobResponse]),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -188,8 +193,6 @@ pub async fn active_jobs(State(state): State<AppState>, BearerToken(token): Bear
     params(("job_id" = Uuid, Path, description = "Job id")),
     responses(
         (status = 200, description = "The job", body = JobResponse),
-        (status = 400, description = "job_id is not a UUID", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
         (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -203,13 +206,17 @@ pub async fn get_job(State(state): State<AppState>, caller: CurrentUser, PathPar
     post, path = "/api/v2/jobs", tag = "jobs",
     request_body = CreateJobRequest,
     responses(
-        (status = 201, description = "Job created", body = JobResponse),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 201, description = "Job created", body = JobResponse, links(
+            ("get" = (operation_id = "get_job", parameters(("job_id" = "$response.body#/id")))),
+            ("start" = (operation_id = "start_job", parameters(("job_id" = "$response.body#/id")))),
+            ("progress" = (operation_id = "report_progress", parameters(("job_id" = "$response.body#/id")))),
+            ("complete" = (operation_id = "complete_job", parameters(("job_id" = "$response.body#/id")))),
+            ("fail" = (operation_id = "fail_job", parameters(("job_id" = "$response.body#/id")))),
+            ("cancel" = (operation_id = "cancel_job", parameters(("job_id" = "$response.body#/id")))),
+            ("retry" = (operation_id = "retry_job", parameters(("job_id" = "$response.body#/id")))),
+            ("timeline" = (operation_id = "job_timeline", parameters(("job_id" = "$response.body#/id")))),
+        )),
         (status = 404, description = "related_dataset_id names no dataset of the caller's", body = ErrorBody),
-        (status = 415, description = "Not application/json", body = ErrorBody),
-        (status = 422, description = "Unknown job_type, metadata not an object, text holding NUL", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -336,7 +343,8 @@ pub async fn job_timeline(
     responses(
         (status = 200, description = "Job is pending again", body = JobResponse),
         (status = 404, description = "No such job, or not the caller's", body = ErrorBody),
-        (status = 409, description = "Job is not failed or cancelled", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: the job is not failed or cancelled; `cannot_retry`: an \
+            import whose file is no longer stored", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

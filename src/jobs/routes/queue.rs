@@ -12,7 +12,6 @@ use axum::extract::State;
     get, path = "/api/v2/admin/queue", tag = "jobs",
     responses(
         (status = 200, description = "By type, then pending before running; absent pairs have no jobs", body = [QueueDepth]),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
     ),
     security(("bearer" = []))

@@ -1,6 +1,7 @@
 //! The SQLite backend: the embedded default, one node. uuids are stored as hyphenated text,
 //! timestamps as canonical UTC text (see the migration), so text order is time order.
 
+mod errors;
 mod history;
 mod imports;
 mod live;
@@ -15,6 +16,7 @@ use crate::jobs::state::{Actor, AuditKind};
 use crate::users::{NewUser, User};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
+pub(super) use errors::unique_index;
 use sqlx::Row;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{

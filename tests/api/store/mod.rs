@@ -12,6 +12,7 @@ mod fencing;
 mod leases;
 mod rescue;
 mod transfer;
+mod unique;
 
 use crate::helpers::TestApp;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};

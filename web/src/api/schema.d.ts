@@ -582,7 +582,9 @@ export interface components {
              */
             max_retries?: number | null;
             /** @description Any JSON object; defaults to `{}`. */
-            metadata?: unknown;
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
             /**
              * Format: int32
              * @description -100..=100, higher runs first (default 0).
@@ -600,17 +602,27 @@ export interface components {
             /** @description Standard cron: 5 fields, or 6 with seconds first (`*\/30 * * * * *`); `@hourly` etc. */
             cron: string;
             job_type: components["schemas"]["JobType"];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The jobs' retries, 0..=100 (default 3).
+             */
             max_retries?: number | null;
-            metadata?: unknown;
-            /** @description Unique. */
+            /** @description The jobs' metadata, any JSON object; defaults to `{}`. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description 1 to 200 characters, not blank, without control characters; stored without surrounding whitespace */
             name: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The jobs' priority, -100..=100 (default 0).
+             */
             priority?: number | null;
             /** @description IANA time zone the pattern is read in (default `UTC`). */
             timezone?: string | null;
         };
         CreateSupplierRequest: {
+            /** @description 1 to 200 characters, not blank, without control characters; stored without surrounding whitespace */
             name: string;
         };
         CreateUserRequest: {
@@ -893,6 +905,27 @@ export interface components {
              */
             disabled: boolean;
         };
+        /** @description The upload form: `supplier_id` (unless in the query), then `file`. */
+        UploadForm: {
+            /** @description CSV: one character (`;`) or `tab`, `comma`, `semicolon`, `pipe`, `space`, `whitespace`. */
+            delimiter?: string;
+            /** @description Text files: a WHATWG encoding label (`windows-1252`, `latin1`, …). */
+            encoding?: string;
+            /**
+             * Format: binary
+             * @description The file: CSV, TSV, XLSX or JSON Lines, told by its name and first bytes.
+             */
+            file: string;
+            /** @description `pad` (default), `trim` or `strict`: what to do with rows of another width than the header. */
+            ragged?: string;
+            /** @description XLSX: the sheet to read, by name or 1-based position (default: the first holding a value). */
+            sheet?: string;
+            /**
+             * Format: uuid
+             * @description The supplier, unless given as `?supplier_id=`; it must come before `file`.
+             */
+            supplier_id?: string;
+        };
         /** @description A user as the API shows it (never with the password hash). */
         User: {
             /** @description A disabled user cannot log in and has no sessions; their jobs stay. */
@@ -923,7 +956,75 @@ export interface components {
             rows: number;
         };
     };
-    responses: never;
+    responses: {
+        /** @description The request does not parse: `invalid_path` (an id in the path that is not a UUID), `invalid_query` (a query parameter of the wrong type, or one the route does not take), `malformed_json` (a body that is not JSON, or not UTF-8) */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `body_too_large`: the body is over `JOBWATCH_MAX_BODY_BYTES` */
+        BodyTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `cross_origin`: a request that would change something, made with the session cookie from a page of another origin (or with no `Origin` or `Referer`) */
+        CrossOrigin: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `invalid_body`: JSON of another shape (a field missing, unknown or of the wrong type, a name not in its list); `invalid_field`: a value the service refuses, outside its range or pattern or for a reason the schema cannot tell (the message says which); `nul_character`: text holding the NUL character, which PostgreSQL cannot store */
+        InvalidBody: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `unsupported_media_type`: the body is not sent as `application/json` */
+        NotJson: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `unauthorized`: no token (nor session cookie), or one that is unknown, revoked or expired */
+        Unauthorized: {
+            headers: {
+                /** @description Always `Bearer` */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description `unavailable`: the database cannot be reached right now; retry after `Retry-After` seconds */
+        Unavailable: {
+            headers: {
+                /** @description Seconds to wait: 1 */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -949,15 +1050,7 @@ export interface operations {
                     "application/json": components["schemas"]["QueueDepth"][];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
             /** @description Not an admin */
             403: {
                 headers: {
@@ -967,6 +1060,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     login: {
@@ -991,6 +1085,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Unknown email or wrong password (indistinguishable) */
             401: {
                 headers: {
@@ -1000,8 +1095,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many failed logins for this account or address; see Retry-After */
-            429: {
+            /** @description `account_disabled`: the right password of a user an admin disabled */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1009,6 +1104,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            /** @description Too many failed logins for this account or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds until logins are checked again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     logout: {
@@ -1027,15 +1137,9 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
+            503: components["responses"]["Unavailable"];
         };
     };
     me: {
@@ -1056,15 +1160,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     current_session: {
@@ -1085,6 +1182,7 @@ export interface operations {
                     "application/json": components["schemas"]["CurrentSession"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     start_session: {
@@ -1109,6 +1207,7 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             /** @description Unknown email or wrong password (indistinguishable) */
             401: {
                 headers: {
@@ -1118,8 +1217,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many failed logins for this account or address; see Retry-After */
-            429: {
+            /** @description `account_disabled`: the right password of a user an admin disabled */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1127,6 +1226,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            /** @description Too many failed logins for this account or address; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds until logins are checked again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     end_session: {
@@ -1154,6 +1268,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_export: {
@@ -1178,15 +1293,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such dataset, or not yours */
             404: {
                 headers: {
@@ -1196,15 +1305,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Unknown format or malformed body */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     download_export: {
@@ -1219,22 +1323,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file, streamed */
+            /** @description The file, streamed, as an attachment named after the dataset */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                    "application/x-ndjson": unknown;
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description No such export, or not yours */
             404: {
                 headers: {
@@ -1253,12 +1354,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_datasets: {
         parameters: {
             query?: {
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size, 1 to 200 (default 50); a number outside is brought within (0 is 1). */
                 limit?: number;
                 /** @description Datasets older than this one (the previous page's `next_before`). */
                 before?: string;
@@ -1278,24 +1380,9 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetPage"];
                 };
             };
-            /** @description Bad query parameter */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     get_dataset: {
@@ -1319,24 +1406,8 @@ export interface operations {
                     "application/json": components["schemas"]["DatasetResponse"];
                 };
             };
-            /** @description dataset_id is not a UUID */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description No such dataset, or not yours */
             404: {
                 headers: {
@@ -1346,6 +1417,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     upload_file: {
@@ -1376,9 +1448,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description Fields `supplier_id` and any reading fields, then `file` */
-        requestBody?: {
+        requestBody: {
             content: {
-                "multipart/form-data": unknown;
+                "multipart/form-data": components["schemas"]["UploadForm"];
             };
         };
         responses: {
@@ -1391,7 +1463,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
-            /** @description Not multipart, or the upload was interrupted */
+            /** @description `not_multipart`, `bad_multipart`, `upload_interrupted`: not multipart/form-data, malformed, or it stopped arriving; `invalid_query`: a bad query parameter */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1400,8 +1472,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
+            /** @description `cancelled`: the import was cancelled while the file arrived */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1409,7 +1483,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Larger than the configured limit */
+            /** @description `file_too_large`: the file is over JOBWATCH_MAX_UPLOAD_BYTES (nothing is kept); `body_too_large`: the other fields hold over 64 KiB */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1418,7 +1492,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Unsupported file type */
+            /** @description `unsupported_file_type`: not a file type jobwatch imports (the message lists them) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1427,7 +1501,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing file or supplier, not your supplier, or a reading field that is invalid or does not apply to the file's format */
+            /** @description `invalid_field`: no file, no supplier_id before it, a supplier_id that is not a UUID, not a supplier of yours, or a reading field that is invalid or does not apply to the file's format */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1436,6 +1510,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_suppliers: {
@@ -1456,15 +1531,8 @@ export interface operations {
                     "application/json": components["schemas"]["SupplierResponse"][];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     create_supplier: {
@@ -1489,15 +1557,9 @@ export interface operations {
                     "application/json": components["schemas"]["SupplierResponse"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description You already have a supplier of that name */
             409: {
                 headers: {
@@ -1507,15 +1569,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Invalid name */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_jobs: {
@@ -1531,9 +1588,9 @@ export interface operations {
                 created_to?: string;
                 /** @description Matches a job id prefix, the file name or the first 300 characters of the error text (case ignored; at most 200 characters). */
                 q?: string;
-                /** @description `next_cursor` of the previous page (with the same filters). */
+                /** @description `next_cursor` of the previous page (with the same filters); empty or absent for the first. */
                 cursor?: string;
-                /** @description 1–200 jobs per page (default 50). */
+                /** @description 1–200 jobs per page (default 50); a number outside is brought within (0 is 1). */
                 limit?: number;
                 /** @description Admins: another user's id, or `all` for every user's jobs. Default: the caller's own. */
                 user?: string;
@@ -1553,7 +1610,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobPage"];
                 };
             };
-            /** @description A bad parameter (unknown status or type, malformed time), or a cursor this service did not give out for these filters */
+            /** @description `invalid_query`: a bad parameter (unknown status or type, malformed time, `q` too long); `invalid_cursor`: a cursor this service did not give out for these filters */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1562,15 +1619,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
             /** @description `user` given by someone who is not an admin */
             403: {
                 headers: {
@@ -1580,6 +1629,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_job: {
@@ -1604,24 +1654,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
-            /** @description Malformed JSON */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description related_dataset_id names no dataset of the caller's */
             404: {
                 headers: {
@@ -1631,33 +1666,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Body too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unknown job_type, metadata not an object, text holding NUL */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     active_jobs: {
@@ -1678,15 +1690,8 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"][];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     bulk_action: {
@@ -1711,24 +1716,13 @@ export interface operations {
                     "application/json": components["schemas"]["BulkResponse"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unknown action, no ids or more than 1,000 */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     live_jobs: {
@@ -1761,15 +1755,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Missing, invalid or expired credentials */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
             /** @description Cookie from a page of another origin, or scope=all without being an admin */
             403: {
                 headers: {
@@ -1788,6 +1774,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     get_job: {
@@ -1811,24 +1798,8 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
-            /** @description job_id is not a UUID */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1838,6 +1809,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     cancel_job: {
@@ -1861,6 +1833,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1879,6 +1854,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     complete_job: {
@@ -1902,6 +1878,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1920,6 +1899,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     fail_job: {
@@ -1947,6 +1927,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -1965,6 +1948,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     report_progress: {
@@ -1992,6 +1979,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -2010,6 +2000,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     retry_job: {
@@ -2033,6 +2027,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -2042,7 +2039,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Job is not failed or cancelled */
+            /** @description `invalid_transition`: the job is not failed or cancelled; `cannot_retry`: an import whose file is no longer stored */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2051,6 +2048,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     start_job: {
@@ -2074,6 +2072,9 @@ export interface operations {
                     "application/json": components["schemas"]["JobResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -2092,6 +2093,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     job_timeline: {
@@ -2115,6 +2117,8 @@ export interface operations {
                     "application/json": components["schemas"]["TimelineEntry"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description No such job, or not the caller's */
             404: {
                 headers: {
@@ -2124,6 +2128,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_schedules: {
@@ -2144,6 +2149,7 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"][];
                 };
             };
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2153,6 +2159,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_schedule: {
@@ -2177,6 +2184,8 @@ export interface operations {
                     "application/json": components["schemas"]["Schedule"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2195,7 +2204,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Bad cron, time zone or field */
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            /** @description `invalid_field`: a cron pattern or time zone that does not parse, a cron with no next time; `invalid_body`, `nul_character`: as for any JSON body */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2204,6 +2215,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_schedule: {
@@ -2225,6 +2237,8 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2243,6 +2257,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_user: {
@@ -2267,15 +2282,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2294,7 +2302,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Invalid email or password */
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            /** @description `invalid_field`: not an email address, or a password not 8 characters to 1024 bytes long; `invalid_body`, `nul_character`: as for any JSON body */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2303,6 +2313,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     update_user: {
@@ -2330,24 +2341,8 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description user_id is not a UUID */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             /** @description Caller is not an admin */
             403: {
                 headers: {
@@ -2375,6 +2370,10 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
         };
     };
     healthz: {
