@@ -2,7 +2,8 @@
 //! PostgreSQL and time it end to end, from the first byte sent to the job `completed`.
 //!
 //! Each dataset is then exported whole (EXPORTS, default "jsonl,xlsx"), and the server's peak
-//! RSS read again.
+//! RSS read again. First, in this process, the parser alone against the csv crate only splitting
+//! the same file into records (`csv::ByteRecord`): the parser's share of the work, side by side.
 //!
 //! Env: BENCH_IMPORT_URL (PostgreSQL server, default the local one), SIZES_MIB (default
 //! "100,1024"), BENCH_DIR (generated files and the server's data, default /tmp/jobwatch-bench-import),
@@ -231,6 +232,51 @@ async fn run(bin: &str, server: &str, dir: &Path, file: &Path, size: u64) -> Str
     line
 }
 
+/// Peak resident memory of this process, MiB.
+fn own_peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok());
+    kib.unwrap_or(0.0) / 1024.0
+}
+
+/// The file read from disk (the page cache, after the first pass) by the csv crate alone, then
+/// parsed by jobwatch (split, UTF-8 check, ragged rows, inference, the rows rewritten as CSV).
+fn parse_only(file: &Path, size: u64) -> String {
+    let open = || std::io::BufReader::with_capacity(256 << 10, std::fs::File::open(file).unwrap());
+    // warm the page cache so both read the same way
+    std::io::copy(&mut open(), &mut std::io::sink()).unwrap();
+    let began = Instant::now();
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).buffer_capacity(64 << 10).from_reader(open());
+    let mut record = csv::ByteRecord::new();
+    let mut records = 0u64;
+    while reader.read_byte_record(&mut record).unwrap() {
+        records += 1;
+    }
+    let split = size as f64 / 1e6 / began.elapsed().as_secs_f64();
+    let began = Instant::now();
+    let options = jobwatch::imports::parse::ReadOptions::default();
+    let parsed = jobwatch::imports::parse::parse_stream(
+        jobwatch::imports::parse::FileFormat::Csv,
+        &options,
+        open(),
+        size,
+        std::io::BufWriter::new(std::io::sink()),
+        &mut |_| {},
+    )
+    .unwrap();
+    let parse = size as f64 / 1e6 / began.elapsed().as_secs_f64();
+    assert_eq!(parsed.row_count + 1, records);
+    format!(
+        "| {:.0} MiB | {split:.0} MB/s | {parse:.0} MB/s | {:.0} % | {:.0} MiB |",
+        size as f64 / (1 << 20) as f64,
+        100.0 * parse / split,
+        own_peak_rss_mib()
+    )
+}
+
 #[tokio::main]
 async fn main() {
     let server = env("BENCH_IMPORT_URL", "postgres://postgres@127.0.0.1:5432");
@@ -238,12 +284,21 @@ async fn main() {
     let bin = env("JOBWATCH_BIN", "target/release/jobwatch");
     std::fs::create_dir_all(&dir).unwrap();
     let mut lines = Vec::new();
+    let mut parsing = Vec::new();
     for mib in env("SIZES_MIB", "100,1024").split(',').map(|s| s.trim().parse::<u64>().expect("SIZES_MIB")) {
         let file = dir.join(format!("bench-{mib}mib.csv"));
         let began = Instant::now();
         let size = generate(&file, mib).expect("generate the CSV");
         eprintln!("{} ({size} bytes) ready in {:.1} s", file.display(), began.elapsed().as_secs_f64());
+        let parse = parse_only(&file, size);
+        println!("{parse}");
+        parsing.push(parse);
         lines.push(run(&bin, &server, &dir, &file, size).await);
+    }
+    println!("\n| file | csv::ByteRecord, split only | jobwatch parse | share | this process's peak RSS |");
+    println!("|---|---|---|---|---|");
+    for line in parsing {
+        println!("{line}");
     }
     println!(
         "\n| file | rows | import end to end | import total | upload answered | first in /jobs/active \

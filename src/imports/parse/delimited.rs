@@ -7,6 +7,7 @@ use csv::{ByteRecord, ReaderBuilder};
 
 use super::input::{self, BOM, Meter};
 use super::options::{Delimiter, Ragged};
+use super::records::{Fields, RawRecords};
 use super::sink::{RowSink, column_names};
 use super::{NOT_UTF8, ParseError, Parsed, invalid};
 
@@ -35,124 +36,69 @@ pub(crate) fn parse<R: Read, W: Write>(
             Delimiter::Byte(sniffed)
         }
     };
-    let first_newline = start.prefix.iter().position(|&b| b == b'\n');
-    let crlf = first_newline.is_some_and(|i| i > 0 && start.prefix[i - 1] == b'\r');
     let rest: Box<dyn Read> = match delimiter {
         Delimiter::Byte(_) => Box::new(Cursor::new(start.prefix).chain(input)),
         Delimiter::Whitespace => Box::new(Collapsed::new(Cursor::new(start.prefix).chain(input))),
     };
-    let mut reader = ReaderBuilder::new()
-        .delimiter(match delimiter {
-            Delimiter::Byte(byte) => byte,
-            Delimiter::Whitespace => SEPARATOR,
-        })
-        .has_headers(false)
-        // ragged rows are fitted (or refused, with the line) by the sink
-        .flexible(true)
-        .buffer_capacity(64 << 10)
-        .from_reader(Tail::new(rest));
-    let lines = Lines { crlf, skipped: start.skipped_lines };
-    let line_of = |reader: &csv::Reader<Tail<_>>, record: &ByteRecord| lines.start(reader, record);
+    let byte = match delimiter {
+        Delimiter::Byte(byte) => byte,
+        Delimiter::Whitespace => SEPARATOR,
+    };
+    // A comma-separated record that needs no change is copied as it was read.
+    let copy_raw = byte == b',';
+    let skipped = start.skipped_lines;
+    let mut records = RawRecords::new(rest, byte);
 
-    let mut record = ByteRecord::new();
     let mut sink = loop {
-        if !reader.read_byte_record(&mut record).map_err(read_error)? {
+        let Some(record) = records.next()? else {
             return Err(invalid("the file is empty"));
-        }
+        };
+        let line = record.line + skipped;
         if meter.tripped() {
-            return Err(input::too_long(line_of(&reader, &record), "the header"));
+            return Err(input::too_long(line, "the header"));
         }
         meter.mark();
-        if is_blank(&record) {
+        if is_blank(record.fields) {
             continue;
         }
-        let line = line_of(&reader, &record);
-        if let Some(column) = invalid_utf8_field(&record) {
+        if let Some(column) = invalid_utf8_field(record.fields) {
             return Err(invalid(format!("line {line}, column {}: {NOT_UTF8}", column + 1)));
         }
-        let raw = record.iter().map(|name| String::from_utf8_lossy(name).into_owned());
+        let raw = record.fields.iter().map(|name| String::from_utf8_lossy(name).into_owned());
         let names = column_names(raw).map_err(|message| invalid(format!("line {line}: {message}")))?;
         break RowSink::new(names, ragged, out)?;
     };
 
     let width = sink.width();
-    while reader.read_byte_record(&mut record).map_err(read_error)? {
+    let mut last_line = 0;
+    while let Some(record) = records.next()? {
+        let line = record.line + skipped;
+        last_line = line;
         if meter.tripped() {
-            return Err(input::too_long(line_of(&reader, &record), "one row"));
+            return Err(input::too_long(line, "one row"));
         }
         meter.mark();
-        if is_blank(&record) {
+        if is_blank(record.fields) {
             continue;
         }
-        if record.len() != width {
-            let line = line_of(&reader, &record);
-            sink.fit(&mut record, line)?;
+        if let Some(column) = invalid_utf8_field(record.fields) {
+            let name = sink.names().get(column).map_or_else(|| (column + 1).to_string(), |n| format!("\"{n}\""));
+            return Err(invalid(format!("line {line}, column {name}: {NOT_UTF8}")));
         }
-        if let Some(column) = invalid_utf8_field(&record) {
-            return Err(invalid(format!(
-                "line {}, column \"{}\": {NOT_UTF8}",
-                line_of(&reader, &record),
-                sink.names()[column]
-            )));
+        if record.fields.len() == width {
+            sink.push_fields(record.fields, copy_raw.then_some(record.raw))?;
+        } else {
+            let mut row: ByteRecord = record.fields.iter().collect();
+            sink.fit(&mut row, line)?;
+            sink.push(&row)?;
         }
-        sink.push(&record)?;
     }
     if meter.tripped() {
-        return Err(input::too_long(reader.position().line() + lines.skipped, "one row"));
+        return Err(input::too_long(last_line.max(1), "one row"));
     }
     let mut parsed = sink.finish()?;
     parsed.read_as.delimiter = Some(delimiter.name());
     Ok(parsed)
-}
-
-/// Where a record started in the file. csv's own record position is where the reader stood when it
-/// began (before any blank lines it skipped), and a CRLF's line feed is counted only with the next
-/// record; so the line is worked back from where the record ended.
-struct Lines {
-    /// Whether lines end in CRLF: a record then ends at its CR, the LF not yet read.
-    crlf: bool,
-    /// Blank lines dropped before the header.
-    skipped: u64,
-}
-
-impl Lines {
-    fn start<R: Read>(&self, reader: &csv::Reader<Tail<R>>, record: &ByteRecord) -> u64 {
-        let position = reader.position();
-        let inside = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
-        let terminator = u64::from(!self.crlf && reader.get_ref().ends_in_newline_or_more(position.byte()));
-        position.line().saturating_sub(inside + terminator).max(1) + self.skipped
-    }
-}
-
-/// The input as csv reads it, remembering how it ended, so [`Lines`] can tell a record ended by a
-/// line feed from one ended by the end of the file.
-struct Tail<R> {
-    inner: R,
-    delivered: u64,
-    last: Option<u8>,
-    ended: bool,
-}
-
-impl<R: Read> Tail<R> {
-    fn new(inner: R) -> Self {
-        Tail { inner, delivered: 0, last: None, ended: false }
-    }
-
-    /// Whether something follows byte `offset`, or the input's last byte there was a line feed.
-    fn ends_in_newline_or_more(&self, offset: u64) -> bool {
-        !(self.ended && offset >= self.delivered) || self.last == Some(b'\n')
-    }
-}
-
-impl<R: Read> Read for Tail<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        match n {
-            0 => self.ended = !buf.is_empty(),
-            n => (self.delivered, self.last) = (self.delivered + n as u64, Some(buf[n - 1])),
-        }
-        Ok(n)
-    }
 }
 
 /// The start of the file, kept to sniff the delimiter from and then parsed like the rest.
@@ -207,7 +153,7 @@ fn lines_like_the_header(sample: &[u8], complete: bool, delimiter: u8) -> usize 
     let mut record = ByteRecord::new();
     let mut counts = Vec::new();
     while let Ok(true) = reader.read_byte_record(&mut record) {
-        if !is_blank(&record) {
+        if !(record.len() == 1 && blank_field(&record[0])) {
             counts.push(record.len());
         }
     }
@@ -338,36 +284,34 @@ impl<R: Read> Read for Collapsed<R> {
     }
 }
 
-/// A line with nothing but whitespace on it. The csv crate already drops empty lines, so a single
+/// A line with nothing but whitespace on it. csv-core already drops empty lines, so a single
 /// empty field can only be a quoted `""`: a real value (it is how a one-column empty row is written).
-fn is_blank(record: &ByteRecord) -> bool {
-    record.len() == 1 && !record[0].is_empty() && record[0].trim_ascii().is_empty()
+fn is_blank(record: Fields<'_>) -> bool {
+    record.len() == 1 && blank_field(record.get(0))
+}
+
+fn blank_field(only: &[u8]) -> bool {
+    !only.is_empty() && only.trim_ascii().is_empty()
 }
 
 /// The index of the first field that is not UTF-8.
-fn invalid_utf8_field(record: &ByteRecord) -> Option<usize> {
-    // one check over the whole row is much faster than one per field; a character can only be split
-    // between two fields if a field starts with a continuation byte
-    let whole_row_valid = std::str::from_utf8(record.as_slice()).is_ok();
+fn invalid_utf8_field(record: Fields<'_>) -> Option<usize> {
+    // one check over the whole row is much faster than one per field, and ASCII (most rows) is
+    // quicker still to tell; a character can only be split between two fields if a field starts
+    // with a continuation byte
+    if record.data.is_ascii() {
+        return None;
+    }
+    let whole_row_valid = std::str::from_utf8(record.data).is_ok();
     if whole_row_valid && record.iter().all(|field| field.first().is_none_or(|&b| b & 0xC0 != 0x80)) {
         return None;
     }
     record.iter().position(|field| std::str::from_utf8(field).is_err())
 }
 
-/// Reading fails in the underlying reader (storage trouble): with `flexible` and byte records the
-/// csv crate has no other error to give.
-fn read_error(error: csv::Error) -> ParseError {
-    match error.into_kind() {
-        csv::ErrorKind::Io(error) => ParseError::Io(error),
-        other => invalid(format!("unreadable CSV: {other:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{Collapsed, invalid_utf8_field, one_column_guard, sniff};
-    use csv::ByteRecord;
+    use super::{Collapsed, Fields, invalid_utf8_field, one_column_guard, sniff};
     use std::io::Read;
 
     #[test]
@@ -416,9 +360,9 @@ mod tests {
 
     #[test]
     fn a_character_split_between_fields_is_invalid_utf8() {
-        let record = ByteRecord::from(vec![&b"ok\xC3"[..], &b"\xA9"[..]]);
-        assert_eq!(invalid_utf8_field(&record), Some(0));
-        let record = ByteRecord::from(vec![&b"caf\xC3\xA9"[..], &b"ok"[..]]);
-        assert_eq!(invalid_utf8_field(&record), None);
+        let record = Fields { data: b"ok\xC3\xA9", ends: &[3, 4] };
+        assert_eq!(invalid_utf8_field(record), Some(0));
+        let record = Fields { data: b"caf\xC3\xA9ok", ends: &[5, 7] };
+        assert_eq!(invalid_utf8_field(record), None);
     }
 }

@@ -43,7 +43,8 @@ impl Inference {
     }
 
     fn refine(&mut self, value: &[u8]) {
-        let value = value.trim_ascii();
+        let padded = |b: Option<&u8>| b.is_some_and(u8::is_ascii_whitespace);
+        let value = if padded(value.first()) || padded(value.last()) { value.trim_ascii() } else { value };
         if value.is_empty() {
             return;
         }
@@ -99,7 +100,9 @@ fn number_kind(value: &[u8]) -> Option<Number> {
     };
     let int_digits = leading_digits(unsigned);
     if int_digits > 0 && int_digits == unsigned.len() {
-        return Some(if fits_i64(unsigned, negative) { Number::Integer } else { Number::Decimal });
+        // 18 digits always fit
+        let fits = int_digits <= 18 || fits_i64(unsigned, negative);
+        return Some(if fits { Number::Integer } else { Number::Decimal });
     }
     let mut i = int_digits;
     let mut fraction_digits = 0;
@@ -153,7 +156,11 @@ pub(crate) fn is_date(value: &[u8]) -> bool {
     let (Some(year), Some(month), Some(day)) = (digits(&date[0..4]), digits(&date[5..7]), digits(&date[8..10])) else {
         return false;
     };
-    if date[4] != b'-' || date[7] != b'-' || NaiveDate::from_ymd_opt(year as i32, month, day).is_none() {
+    if date[4] != b'-' || date[7] != b'-' || !(1..=12).contains(&month) || day == 0 {
+        return false;
+    }
+    // every month has 28 days; only the rest need the calendar
+    if day > 28 && NaiveDate::from_ymd_opt(year as i32, month, day).is_none() {
         return false;
     }
     match rest.split_first() {

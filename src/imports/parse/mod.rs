@@ -11,6 +11,7 @@ mod infer;
 mod input;
 mod json;
 mod options;
+mod records;
 mod sink;
 mod xlsx;
 

@@ -1,13 +1,16 @@
 //! Where every format's rows go: header names checked once, each row fed to type inference, kept for
 //! the preview while it is short, and written out as normalized CSV.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::rc::Rc;
 
 use csv::ByteRecord;
 
 use super::infer::Inference;
 use super::options::{Ragged, ReadAs, Warning, WarningKind};
+use super::records::Fields;
 use super::{Column, MAX_COLUMNS, PREVIEW_BYTES, PREVIEW_CELL_CHARS, PREVIEW_ROWS, ParseError, Parsed, invalid};
 
 /// Column names as the file gives them: trimmed, blanks named `column_N`, duplicates refused.
@@ -39,8 +42,32 @@ pub(crate) fn column_names(raw: impl IntoIterator<Item = String>) -> Result<Vec<
     Ok(names)
 }
 
+/// Output goes to storage in writes of about this many bytes.
+const FLUSH_AT: usize = 64 << 10;
+
+/// The output buffer, shared by the CSV encoder and the copies of rows as read.
+#[derive(Clone)]
+struct Shared(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 pub(crate) struct RowSink<W: Write> {
-    out: csv::Writer<W>,
+    /// Rows are encoded by `out` into `buffer` (or copied into it as read), which goes to `sink`
+    /// in large writes.
+    out: csv::Writer<Shared>,
+    buffer: Shared,
+    /// Whether `out` holds encoded bytes not yet in `buffer`.
+    encoded: bool,
+    sink: W,
     names: Vec<String>,
     inference: Vec<Inference>,
     row_count: u64,
@@ -54,12 +81,15 @@ pub(crate) struct RowSink<W: Write> {
 
 impl<W: Write> RowSink<W> {
     /// Starts the output with the header line; `names` come from [`column_names`].
-    pub(crate) fn new(names: Vec<String>, ragged: Ragged, out: W) -> Result<Self, ParseError> {
-        // a larger buffer than the default 8 KiB: fewer, bigger writes to storage
-        let mut out = csv::WriterBuilder::new().buffer_capacity(64 << 10).from_writer(out);
+    pub(crate) fn new(names: Vec<String>, ragged: Ragged, sink: W) -> Result<Self, ParseError> {
+        let buffer = Shared(Rc::new(RefCell::new(Vec::with_capacity(2 * FLUSH_AT))));
+        let mut out = csv::WriterBuilder::new().buffer_capacity(16 << 10).from_writer(buffer.clone());
         out.write_record(&names).map_err(write_error)?;
         Ok(RowSink {
             out,
+            buffer,
+            encoded: true,
+            sink,
             inference: vec![Inference::default(); names.len()],
             names,
             row_count: 0,
@@ -82,16 +112,63 @@ impl<W: Write> RowSink<W> {
     /// One data row of exactly `width()` fields, already checked to be UTF-8 by its format.
     pub(crate) fn push(&mut self, row: &ByteRecord) -> Result<(), ParseError> {
         debug_assert_eq!(row.len(), self.width());
-        for (inference, value) in self.inference.iter_mut().zip(row) {
+        self.observe(row.iter());
+        self.out.write_byte_record(row).map_err(write_error)?;
+        self.encoded = true;
+        self.row_done()
+    }
+
+    /// As [`RowSink::push`], for a delimited record; `raw`, the bytes it was read from, is copied
+    /// to the output as it is when given (only comma-separated records are: they read back the
+    /// same as writing them again would give, which is most of a parse's cost).
+    pub(crate) fn push_fields(&mut self, row: Fields<'_>, raw: Option<&[u8]>) -> Result<(), ParseError> {
+        debug_assert_eq!(row.len(), self.width());
+        self.observe(row.iter());
+        match raw {
+            Some(raw) => {
+                // rows encoded before this one go first
+                if std::mem::take(&mut self.encoded) {
+                    self.out.flush()?;
+                }
+                let mut buffer = self.buffer.0.borrow_mut();
+                buffer.extend_from_slice(raw);
+                // every row ends its line: a CR gets its LF (which came with the next record),
+                // the file's last row its line end
+                if raw.last() != Some(&b'\n') {
+                    buffer.push(b'\n');
+                }
+            }
+            None => {
+                self.out.write_record(row.iter()).map_err(write_error)?;
+                self.encoded = true;
+            }
+        }
+        self.row_done()
+    }
+
+    fn observe<'a, I: Iterator<Item = &'a [u8]> + Clone>(&mut self, values: I) {
+        for (inference, value) in self.inference.iter_mut().zip(values.clone()) {
             inference.observe(value);
         }
-        self.out.write_byte_record(row).map_err(write_error)?;
         if self.preview.len() < PREVIEW_ROWS && self.preview_bytes < PREVIEW_BYTES {
-            let cells: Vec<String> = row.iter().map(preview_cell).collect();
+            let cells: Vec<String> = values.map(preview_cell).collect();
             self.preview_bytes += cells.iter().map(String::len).sum::<usize>();
             self.preview.push(cells);
         }
+    }
+
+    fn row_done(&mut self) -> Result<(), ParseError> {
         self.row_count += 1;
+        if self.buffer.0.borrow().len() >= FLUSH_AT {
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self) -> Result<(), ParseError> {
+        let mut buffered = self.buffer.0.borrow_mut();
+        self.sink.write_all(&buffered)?;
+        buffered.clear();
         Ok(())
     }
 
@@ -143,6 +220,8 @@ impl<W: Write> RowSink<W> {
 
     pub(crate) fn finish(mut self) -> Result<Parsed, ParseError> {
         self.out.flush()?;
+        self.drain()?;
+        self.sink.flush()?;
         let mut warnings = Vec::new();
         if let Some((rows, first_line)) = self.padded {
             let message = format!(

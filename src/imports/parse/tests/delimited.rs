@@ -260,3 +260,15 @@ fn lines_after_blank_lines_and_at_the_end_are_named_right() {
     assert!(refused(b"a;b\n\"x\ny\"\n").starts_with("line 2: "));
     assert!(refused(b"a;b\r\n1;2\r\n3").starts_with("line 3: "));
 }
+
+#[test]
+fn comma_rows_are_kept_as_read_and_changed_rows_rewritten_in_order() {
+    let output = parse(FileFormat::Csv, "a,b\r\n\"x\",y\r\n1\r\n\r\n\"q\"\"\",2");
+    // the header is written anew; rows that need no change keep their quotes and line ends
+    assert_eq!(output.csv, "a,b\n\"x\",y\r\n1,\n\"q\"\"\",2\n");
+    let (header, rows) = output.read_back();
+    assert_eq!(header, ["a", "b"]);
+    assert_eq!(rows, [["x", "y"], ["1", ""], ["q\"", "2"]]);
+    // other delimiters are always written anew, with commas
+    assert_eq!(parse(FileFormat::Csv, "a;b\n\"x;1\";\"y,2\"\n").csv, "a,b\nx;1,\"y,2\"\n");
+}

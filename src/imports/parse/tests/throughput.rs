@@ -1,9 +1,7 @@
 //! A throughput measurement, ignored by default: run it in release with
 //! `cargo test --release --lib imports::parse::tests::throughput -- --ignored --nocapture`.
-//!
-//! Measured on the shared 2-core development machine (noisy, ±20 %): 150–230 MB/s for the whole
-//! parse (split, UTF-8 check, inference, rewrite), where the csv crate alone only splitting the same
-//! 100 MB into records does 450–750 MB/s. Every row here has a field that needs quoting on output.
+//! `make bench-import` measures the same side by side on its bench file, and its README keeps the
+//! figures. Every row here has a field that needs quoting on output.
 
 use std::time::Instant;
 
