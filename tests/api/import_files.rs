@@ -130,7 +130,8 @@ contract_tests! {
     async fn reading_fields_are_checked_before_anything_is_stored(app) {
         let user = app.new_user("ann@example.com").await;
         let supplier = app.new_supplier(&user, "Acme").await;
-        let cases: [(&str, &str, &str, &str); 6] = [
+        let cases: [(&str, &str, &str, &str); 7] = [
+            ("prices.xlsx", "sheet", "a\u{0}b", "sheet must name a sheet"),
             ("prices.csv", "delimiter", "ab", "delimiter must be one character"),
             ("prices.csv", "encoding", "klingon", "unknown encoding \"klingon\""),
             ("prices.csv", "ragged", "loose", "unknown ragged 'loose'; expected one of: pad, trim, strict"),

@@ -146,8 +146,10 @@ impl ReadOptions {
         match name {
             "sheet" => {
                 let sheet = value.trim();
-                if sheet.is_empty() {
-                    return Err("sheet must name a sheet or give its position (1 for the first)".into());
+                if sheet.is_empty() || sheet.chars().any(char::is_control) {
+                    return Err("sheet must name a sheet or give its position (1 for the first), without \
+                                control characters"
+                        .into());
                 }
                 self.sheet = Some(sheet.to_owned());
             }
@@ -263,6 +265,8 @@ mod tests {
         assert_eq!(options.ragged, Ragged::Trim);
         assert!(options.check_for(FileFormat::Json).is_err());
         assert!(options.set("ragged", "loose").unwrap_err().contains("expected one of: pad, trim, strict"));
+        // PostgreSQL cannot keep a NUL in the job's metadata
+        assert!(options.set("sheet", "a\u{0}b").unwrap_err().contains("without control characters"));
     }
 
     #[test]
