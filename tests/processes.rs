@@ -92,6 +92,7 @@ impl TestDb {
                 return;
             }
             assert!(Instant::now() < deadline, "timed out waiting for {what}: {n} of {expected}");
+            // The poll of a deadline-bounded wait: worker processes run on their own time.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -106,6 +107,7 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
             return status;
         }
         assert!(Instant::now() < deadline, "worker did not stop after SIGTERM");
+        // The poll of a deadline-bounded wait: the process drains within its grace period.
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -130,6 +132,7 @@ async fn postgres_two_worker_processes_share_2000_jobs_each_run_once() {
                 .unwrap();
         seen.extend(holders);
         assert!(Instant::now() < deadline, "not all jobs completed in time");
+        // The poll of a deadline-bounded wait, sampling which processes hold jobs meanwhile.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let rerun: Vec<(i32, i32, Option<String>)> = sqlx::query_as(
@@ -190,7 +193,9 @@ async fn postgres_two_nodes_create_one_job_per_cron_tick() {
     assert!(added.status.success(), "{added:?}");
     let mut a = db.worker(&[("JOBWATCH_SCHEDULE_INTERVAL", "50ms")]);
     let mut b = db.worker(&[("JOBWATCH_SCHEDULE_INTERVAL", "50ms")]);
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    // Real seconds on the system clock: three ticks. Had a tick fired twice, the count would pass
+    // three and the wait time out; exactly three with a repeat fails the check below.
+    db.wait_until("three ticks", "schedule_id is not null", 3, Duration::from_secs(20)).await;
     assert!(terminate(&mut a).success() && terminate(&mut b).success());
 
     let jobs = db.count("schedule_id is not null").await;
@@ -199,7 +204,7 @@ async fn postgres_two_nodes_create_one_job_per_cron_tick() {
             .fetch_one(&db.pool)
             .await
             .unwrap();
-    assert!(jobs >= 2, "ticks fired: {jobs}");
+    assert!(jobs >= 3, "ticks fired: {jobs}");
     assert_eq!(jobs, ticks, "one job per tick, never two");
     db.drop_db().await;
 }

@@ -1,7 +1,10 @@
 //! Upkeep every node does: turn due cron ticks into jobs, rescue the jobs of dead workers,
-//! prune old finished jobs. All are safe to run on many nodes at once.
+//! prune old finished jobs. All are safe to run on many nodes at once. Each pass is a function
+//! of its own: the background loop here calls it on its interval, [`Worker::step`] once.
 
 use super::Worker;
+use crate::schedules::ScheduleError;
+use crate::storage::StoreError;
 use tokio_util::sync::CancellationToken;
 
 /// Rows per rescue or prune statement, so none holds locks for long.
@@ -19,35 +22,46 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) {
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            _ = rescue.tick() => rescue_expired(&worker).await,
-            _ = prune.tick() => prune_finished(&worker, &stop).await,
-            _ = schedule.tick() => fire_schedules(&worker).await,
+            _ = rescue.tick() => warn_if_failed("rescuing expired leases", rescue_expired(&worker).await),
+            _ = prune.tick() => warn_if_failed("pruning finished jobs", prune_finished(&worker, &stop).await),
+            _ = schedule.tick() => warn_if_failed("firing due schedules", fire_schedules(&worker).await),
         }
     }
 }
 
-async fn fire_schedules(worker: &Worker) {
-    match worker.inner.schedules.fire_due().await {
-        Ok(0) => {}
-        Ok(n) => tracing::debug!(jobs = n, "scheduled jobs created"),
-        Err(err) => tracing::warn!(error = %err, "firing due schedules failed"),
+/// A pass that failed is tried again at its next tick.
+fn warn_if_failed<T, E: std::fmt::Display>(what: &str, result: Result<T, E>) {
+    if let Err(err) = result {
+        tracing::warn!(error = %err, "{what} failed");
     }
 }
 
-async fn rescue_expired(worker: &Worker) {
+/// Creates the jobs of due schedule ticks; returns how many.
+pub(super) async fn fire_schedules(worker: &Worker) -> Result<usize, ScheduleError> {
+    let fired = worker.inner.schedules.fire_due().await?;
+    if fired > 0 {
+        tracing::debug!(jobs = fired, "scheduled jobs created");
+    }
+    Ok(fired)
+}
+
+/// Puts jobs whose lease expired back in the queue (or fails them, out of retries); returns how many.
+pub(super) async fn rescue_expired(worker: &Worker) -> Result<u64, StoreError> {
     let inner = &worker.inner;
-    match inner.store.rescue_expired(inner.clock.now(), BATCH).await {
-        Ok(rescued) if rescued.count == 0 => {}
-        Ok(rescued) => tracing::warn!(jobs = rescued.count, "rescued jobs whose worker stopped renewing its lease"),
-        Err(err) => tracing::warn!(error = %err, "rescuing expired leases failed"),
+    let rescued = inner.store.rescue_expired(inner.clock.now(), BATCH).await?.count;
+    if rescued > 0 {
+        tracing::warn!(jobs = rescued, "rescued jobs whose worker stopped renewing its lease");
     }
+    Ok(rescued)
 }
 
-async fn prune_finished(worker: &Worker, stop: &CancellationToken) {
+/// Deletes finished jobs past retention, and what their handlers kept; returns how many.
+pub(super) async fn prune_finished(worker: &Worker, stop: &CancellationToken) -> Result<usize, StoreError> {
     let inner = &worker.inner;
     let retention = chrono::Duration::from_std(inner.settings.retention).unwrap_or(chrono::Duration::MAX);
-    let Some(before) = inner.clock.now().checked_sub_signed(retention) else { return };
+    let Some(before) = inner.clock.now().checked_sub_signed(retention) else { return Ok(0) };
     let mut total = 0;
+    let mut outcome = Ok(());
     // A bounded share per tick, so a large first prune does not hold up rescue and schedules.
     for _ in 0..PRUNE_BATCHES_PER_TICK {
         if stop.is_cancelled() {
@@ -66,7 +80,7 @@ async fn prune_finished(worker: &Worker, stop: &CancellationToken) {
                 }
             }
             Err(err) => {
-                tracing::warn!(error = %err, "pruning finished jobs failed");
+                outcome = Err(err);
                 break;
             }
         }
@@ -74,4 +88,5 @@ async fn prune_finished(worker: &Worker, stop: &CancellationToken) {
     if total > 0 {
         tracing::info!(jobs = total, "pruned finished jobs past retention");
     }
+    outcome.map(|()| total)
 }

@@ -214,10 +214,7 @@ impl Worker {
         let mut poll = tokio::time::interval(s.poll);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !shutdown.is_cancelled() {
-            while tasks.len() < s.concurrency {
-                let Some(job) = buffer.pop_front() else { break };
-                tasks.spawn(self.clone().execute(job, completions.clone()));
-            }
+            self.start_waiting(&mut buffer, &mut tasks, &completions);
             // Every slot taken and jobs turned long: what waits here goes back to the queue,
             // for an idle node (or this one, once a slot is free).
             let prefetch = self.prefetch();
@@ -304,6 +301,19 @@ impl Worker {
         let _ = tokio::join!(leases, upkeep);
         tracing::info!(worker = %self.id(), "worker stopped");
         Ok(())
+    }
+
+    /// Start jobs from `waiting` while fewer than `concurrency` run.
+    pub(super) fn start_waiting(
+        &self,
+        waiting: &mut VecDeque<Job>,
+        tasks: &mut JoinSet<()>,
+        completions: &completer::Completions,
+    ) {
+        while tasks.len() < self.inner.settings.concurrency {
+            let Some(job) = waiting.pop_front() else { break };
+            tasks.spawn(self.clone().execute(job, completions.clone()));
+        }
     }
 
     async fn execute(self, job: Job, completions: completer::Completions) {

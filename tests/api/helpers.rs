@@ -239,6 +239,7 @@ impl TestApp {
                 return;
             }
             assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {n} of {expected}");
+            // The poll of a deadline-bounded wait: what runs in the background takes real time.
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
@@ -370,26 +371,32 @@ impl TestWorker {
 }
 
 impl TestApp {
-    pub fn start_worker(&self, settings: jobwatch::worker::WorkerSettings) -> TestWorker {
-        let worker = jobwatch::worker::Worker::new(
+    /// A worker over the test's store, clock and files, not running: a test steps it
+    /// (`worker.step()`: one pass, its jobs run to their end) to see what it does and does not do.
+    pub fn worker(&self, settings: jobwatch::worker::WorkerSettings) -> jobwatch::worker::Worker {
+        jobwatch::worker::Worker::new(
             self.store.clone(),
             self.clock.clone(),
             jobwatch::startup::handlers(self.store.clone(), self.objects.clone()),
             settings,
-        );
-        TestWorker::spawn(worker)
+        )
+    }
+
+    /// A worker running its loop in the background, as `jobwatch worker` does.
+    pub fn start_worker(&self, settings: jobwatch::worker::WorkerSettings) -> TestWorker {
+        TestWorker::spawn(self.worker(settings))
     }
 
     /// Poll the job until `done` holds (10 s at most).
     pub async fn wait_for(&self, id: &Value, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let path = format!("/api/v2/jobs/{}", id.as_str().unwrap());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
-            let job = self.admin_view(&path).await;
+            let job = self.job(id).await;
             if done(&job) {
                 return job;
             }
             assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {job}");
+            // The poll of a deadline-bounded wait: what runs in the background takes real time.
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
@@ -398,8 +405,9 @@ impl TestApp {
         self.wait_for(id, status, |j| j["status"] == status).await
     }
 
-    async fn admin_view(&self, path: &str) -> Value {
-        let id: Uuid = path.rsplit('/').next().unwrap().parse().unwrap();
+    /// The job `id` as the API shows it, whoever owns it.
+    pub async fn job(&self, id: &Value) -> Value {
+        let id: Uuid = id.as_str().unwrap().parse().unwrap();
         let job = self.store.find_job(id).await.unwrap().expect("job exists");
         serde_json::to_value(jobwatch::jobs::routes::JobResponse::new(job, self.state.jobs.viewed_at())).unwrap()
     }

@@ -113,12 +113,7 @@ impl TestApp {
 
     /// A node whose uploads go straight to its own running worker, as `jobwatch serve`.
     pub fn with_local_worker(&self) -> (TestApp, TestWorker) {
-        let worker = jobwatch::worker::Worker::new(
-            self.store.clone(),
-            self.clock.clone(),
-            jobwatch::startup::handlers(self.store.clone(), self.objects.clone()),
-            fast_worker_settings(),
-        );
+        let worker = self.worker(fast_worker_settings());
         let mut node = self.node(test_settings());
         node.state.imports =
             node.state.imports.clone().with_local_worker(worker.local_inbox().expect("no import limit"));

@@ -168,6 +168,7 @@ contract_tests! {
                 assert_eq!(job["status"], "completed", "{job}");
                 break;
             }
+            // Not a wait for time: samples progress as often as it reasonably can while the import runs.
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         assert!(seen.windows(2).all(|w| w[0] <= w[1]), "progress went down: {seen:?}");

@@ -174,6 +174,7 @@ contract_tests! {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while node.get("/api/v2/jobs/active", &user).await.body[0]["status"] != "cancelled" {
             assert!(std::time::Instant::now() < deadline, "the other node's cancel never showed");
+            // The poll of a deadline-bounded wait: the notice comes through PostgreSQL's LISTEN.
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         stop.cancel();

@@ -53,6 +53,7 @@ impl S3Server {
                 return server;
             }
             assert!(Instant::now() < deadline, "moto_server did not start");
+            // A real wait: moto is another process, starting up.
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -155,6 +156,7 @@ contract_tests! {
             body[..body.len() / 2].chunks(256 * 1024).map(|c| Ok(c.to_vec())).collect();
         chunks.push(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away")));
         let chunks = futures_util::StreamExt::then(futures_util::stream::iter(chunks), |c| async {
+            // A real wait: paced like a network, so parts reach moto (another process) before the cut.
             tokio::time::sleep(Duration::from_millis(1)).await;
             c
         });

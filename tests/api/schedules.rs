@@ -49,23 +49,28 @@ contract_tests! {
     // Two nodes' schedulers race for every tick; the compare-and-set lets one win.
     async fn two_nodes_create_one_job_per_tick(app) {
         let admin = app.new_admin("root@example.com").await;
-        let a = app.start_worker(fast_worker_settings());
-        let b = app.start_worker(fast_worker_settings());
+        let (a, b) = (app.worker(fast_worker_settings()), app.worker(fast_worker_settings()));
         let res = app.post("/api/v2/schedules", &admin, json!({"name": "every-second", "cron": "* * * * * *",
             "job_type": "processing", "metadata": {"steps": 1, "step_ms": 0}})).await;
         assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        // Both nodes step at once; returns how many jobs their schedulers made between them.
+        let race = async || {
+            let (x, y) = tokio::join!(a.step(), b.step());
+            x.unwrap().scheduled + y.unwrap().scheduled
+        };
 
+        assert_eq!(race().await, 0, "the first tick is not due yet");
         for tick in 1..=5 {
             app.clock.advance(Duration::seconds(1));
-            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            assert_eq!(race().await, 1, "tick {tick} fired");
+            assert_eq!(race().await, 0, "tick {tick} fired once");
             assert_eq!(app.active_ids(&admin).await.len(), tick, "after tick {tick}");
         }
         // Ten ticks missed while nobody looked: one job, not ten.
         app.clock.advance(Duration::seconds(10));
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        assert_eq!(race().await, 1);
+        assert_eq!(race().await, 0);
         assert_eq!(app.active_ids(&admin).await.len(), 6);
-        a.stop().await;
-        b.stop().await;
         let schedule = &app.get("/api/v2/schedules", &admin).await.body[0];
         let next: chrono::DateTime<chrono::Utc> = schedule["next_run_at"].as_str().unwrap().parse().unwrap();
         assert!(next > app.clock_now());

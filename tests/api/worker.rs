@@ -1,12 +1,15 @@
 //! The worker runtime over the real store: running, retrying, cancelling, rescuing and
-//! draining jobs. The clock stands still unless a test moves it.
+//! draining jobs. The clock stands still unless a test moves it; what must *not* happen is
+//! shown by stepping a worker (`worker.step()`), not by waiting.
 
 use crate::helpers::{contract_tests, fast_worker_settings};
 use axum::http::StatusCode;
 use chrono::Duration;
 use jobwatch::jobs::JobType;
 use jobwatch::storage::queue::LEASE_EXPIRED;
+use jobwatch::worker::Step;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 fn processing(metadata: Value) -> Value {
     json!({"job_type": "processing", "metadata": metadata})
@@ -14,6 +17,10 @@ fn processing(metadata: Value) -> Value {
 
 fn time(job: &Value, field: &str) -> chrono::DateTime<chrono::Utc> {
     job[field].as_str().unwrap().parse().unwrap()
+}
+
+fn id(job: &Value) -> Uuid {
+    job["id"].as_str().unwrap().parse().unwrap()
 }
 
 contract_tests! {
@@ -41,28 +48,32 @@ contract_tests! {
 
     async fn retryable_failures_back_off_then_fail_when_retries_are_spent(app) {
         let user = app.new_user("u@example.com").await;
-        let worker = app.start_worker(fast_worker_settings());
+        let worker = app.worker(fast_worker_settings());
         let body = json!({"job_type": "processing", "max_retries": 1,
                           "metadata": {"steps": 2, "step_ms": 0, "fail_at": 2}});
         let job = app.post("/api/v2/jobs", &user, body).await.body;
 
-        let waiting = app.wait_for(&job["id"], "a retry", |j| j["retry_count"] == 1).await;
-        assert_eq!(waiting["status"], "pending");
+        assert_eq!(worker.step().await.unwrap().ran, vec![id(&job)]);
+        let waiting = app.job(&job["id"]).await;
+        assert_eq!((waiting["status"].as_str(), waiting["retry_count"].as_i64()), (Some("pending"), Some(1)));
         assert_eq!(waiting["error_message"], "step 2 of 2 failed (metadata.fail_at)");
         let delay = time(&waiting, "run_at") - app.clock_now();
         assert!(delay >= Duration::milliseconds(500) && delay <= Duration::seconds(1), "backoff {delay}");
 
-        // Not due yet: nothing happens until the clock passes run_at.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        assert_eq!(app.wait_for_status(&job["id"], "pending").await["attempt"], 1);
-        app.clock.advance(Duration::seconds(2));
+        // Not due yet: a step a moment before run_at claims nothing.
+        app.clock.advance(delay - Duration::milliseconds(1));
+        assert_eq!(worker.step().await.unwrap(), Step::default());
+        assert_eq!(app.job(&job["id"]).await["attempt"], 1);
+        app.clock.advance(Duration::seconds(1));
 
-        let failed = app.wait_for_status(&job["id"], "failed").await;
+        assert_eq!(worker.step().await.unwrap().ran, vec![id(&job)]);
+        let failed = app.job(&job["id"]).await;
+        assert_eq!(failed["status"], "failed");
         assert_eq!(failed["attempt"], 2);
         assert_eq!(failed["retry_count"], 1);
         assert_eq!(failed["error_message"], "step 2 of 2 failed (metadata.fail_at) (gave up after 1 retries)");
         assert_eq!(failed["progress"], 50, "progress frozen where it failed");
-        worker.stop().await;
+        assert_eq!(worker.step().await.unwrap(), Step::default(), "a failed job is not run again");
     }
 
     async fn permanent_failures_fail_at_once(app) {
@@ -79,7 +90,8 @@ contract_tests! {
         let user = app.new_user("u@example.com").await;
         let worker = app.start_worker(fast_worker_settings());
         let job = app.post("/api/v2/jobs", &user, processing(json!({"steps": 10000, "step_ms": 10}))).await.body;
-        app.wait_for(&job["id"], "progress", |j| j["progress"].as_i64().unwrap() > 0).await;
+        // Its stage shows after the first 10 ms step (progress would take 100 of them).
+        app.wait_for(&job["id"], "the handler to run a step", |j| j["stage"].is_string()).await;
 
         let asked = std::time::Instant::now();
         let res = app.act(&user, &job["id"], "cancel", json!({})).await;
@@ -89,11 +101,12 @@ contract_tests! {
 
         let cancelled = app.wait_for_status(&job["id"], "cancelled").await;
         assert!(asked.elapsed() < std::time::Duration::from_secs(1), "stopped within a second");
-        let frozen = cancelled["progress"].clone();
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        assert_eq!(app.wait_for_status(&job["id"], "cancelled").await["progress"], frozen);
-        assert_eq!(app.act(&user, &job["id"], "cancel", json!({})).await.status, StatusCode::CONFLICT);
+        // Once its worker has stopped, all it was going to write is written: the job stays as it
+        // ended (no late progress from a heartbeat), and no worker runs it again.
         worker.stop().await;
+        assert_eq!(app.job(&job["id"]).await, cancelled);
+        assert_eq!(app.worker(fast_worker_settings()).step().await.unwrap(), Step::default());
+        assert_eq!(app.act(&user, &job["id"], "cancel", json!({})).await.status, StatusCode::CONFLICT);
     }
 
     async fn failed_jobs_are_retried_by_hand(app) {
@@ -128,17 +141,20 @@ contract_tests! {
         let ghost = app.store.claim_jobs("ghost", &[JobType::Processing], 10, jobwatch::storage::ClaimKey::start(), now, now + Duration::seconds(2)).await.unwrap();
         assert_eq!(ghost.len(), 1);
 
-        let worker = app.start_worker(fast_worker_settings());
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let held = app.wait_for_status(&job["id"], "running").await;
-        assert_eq!(held["attempt"], 1, "nobody else runs a job while its lease is live");
+        let worker = app.worker(fast_worker_settings());
+        assert_eq!(worker.step().await.unwrap(), Step::default(), "nothing to rescue or claim");
+        let held = app.job(&job["id"]).await;
+        assert_eq!((held["status"].as_str(), held["attempt"].as_i64()), (Some("running"), Some(1)),
+                   "nobody else runs a job while its lease is live");
 
         app.clock.advance(Duration::seconds(3));
-        let done = app.wait_for_status(&job["id"], "completed").await;
+        let step = worker.step().await.unwrap();
+        assert_eq!((step.rescued, step.ran), (1, vec![id(&job)]), "rescued, then claimed in the same step");
+        let done = app.job(&job["id"]).await;
+        assert_eq!(done["status"], "completed");
         assert_eq!(done["attempt"], 2);
         assert_eq!(done["retry_count"], 1, "the lost attempt counts as a retry");
         assert_eq!(done["error_message"], LEASE_EXPIRED);
-        worker.stop().await;
     }
 
     async fn rescue_fails_a_job_whose_retries_are_spent(app) {
@@ -210,21 +226,31 @@ contract_tests! {
         assert_eq!(ids, vec![jobs[0]["id"].as_str().unwrap(), jobs[1]["id"].as_str().unwrap()], "in claim order");
     }
 
+    // A type at its limit waits, both while one of its jobs runs and within one claim.
     async fn per_type_limits_hold(app) {
         let user = app.new_user("u@example.com").await;
         let mut settings = fast_worker_settings();
         settings.type_limits.insert(JobType::Processing, 1);
-        let worker = app.start_worker(settings);
-        for _ in 0..3 {
-            app.post("/api/v2/jobs", &user, processing(json!({"steps": 10000, "step_ms": 10}))).await;
+        let worker = app.worker(settings);
+        let long = app.post("/api/v2/jobs", &user, json!({"job_type": "processing", "priority": 10,
+            "metadata": {"steps": 10000, "step_ms": 10}})).await.body;
+        for _ in 0..2 {
+            app.post("/api/v2/jobs", &user, processing(json!({"steps": 1, "step_ms": 0}))).await;
         }
-        for _ in 0..5 {
-            tokio::time::sleep(std::time::Duration::from_millis(60)).await;
-            let active = app.get("/api/v2/jobs/active", &user).await.body;
-            let running = active.as_array().unwrap().iter().filter(|j| j["status"] == "running").count();
-            assert!(running <= 1, "{running} running");
-        }
-        worker.stop().await;
+        let first = tokio::spawn({
+            let worker = worker.clone();
+            async move { worker.step().await.unwrap() }
+        });
+        app.wait_for(&long["id"], "the long job's handler to run", |j| j["stage"].is_string()).await;
+        assert_eq!(worker.step().await.unwrap(), Step::default(), "the type's one slot is taken");
+        assert_eq!(app.count_jobs("status = 'pending'").await, 2);
+
+        app.act(&user, &long["id"], "cancel", json!({})).await;
+        assert_eq!(first.await.unwrap().ran, vec![id(&long)]);
+        assert_eq!(worker.step().await.unwrap().ran.len(), 1, "one at a time, though there is room for four");
+        assert_eq!(app.count_jobs("status = 'pending'").await, 1);
+        assert_eq!(worker.step().await.unwrap().ran.len(), 1);
+        assert_eq!(app.count_jobs("status = 'completed'").await, 2);
     }
 
     async fn bulk_enqueued_jobs_all_run(app) {
@@ -248,14 +274,8 @@ contract_tests! {
         settings.poll = std::time::Duration::from_secs(3600);
         settings.rescue_every = std::time::Duration::from_secs(3600);
         let worker = app.start_worker(settings);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let done = app.get("/api/v2/jobs/active", &user).await.body.as_array().unwrap()
-                .iter().filter(|j| j["status"] == "completed" && j["attempt"] == 1).count();
-            if done == 50 { break; }
-            assert!(std::time::Instant::now() < deadline, "{done} of 50 completed");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let mine = format!("created_by = '{}' and status = 'completed' and attempt = 1", user.id);
+        app.wait_for_count("the 50 jobs to complete", &mine, 50).await;
         worker.stop().await;
     }
 

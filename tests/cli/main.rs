@@ -153,6 +153,7 @@ fn serve_bootstraps_an_admin_and_stops_gracefully_on_sigterm() {
             break status;
         }
         assert!(Instant::now() < deadline, "did not stop within 15 s of SIGTERM");
+        // The poll of a deadline-bounded wait: the process drains and exits in its own time.
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
