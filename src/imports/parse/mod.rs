@@ -8,6 +8,7 @@ mod decode;
 mod delimited;
 mod format;
 mod infer;
+mod infer_thread;
 mod input;
 mod json;
 mod options;

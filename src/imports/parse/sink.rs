@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use csv::ByteRecord;
 
-use super::infer::Inference;
+use super::infer_thread::Inferrer;
 use super::options::{Ragged, ReadAs, Warning, WarningKind};
 use super::records::Fields;
 use super::{Column, MAX_COLUMNS, PREVIEW_BYTES, PREVIEW_CELL_CHARS, PREVIEW_ROWS, ParseError, Parsed, invalid};
@@ -69,7 +69,7 @@ pub(crate) struct RowSink<W: Write> {
     encoded: bool,
     sink: W,
     names: Vec<String>,
-    inference: Vec<Inference>,
+    inference: Inferrer,
     row_count: u64,
     preview: Vec<Vec<String>>,
     preview_bytes: usize,
@@ -90,7 +90,7 @@ impl<W: Write> RowSink<W> {
             buffer,
             encoded: true,
             sink,
-            inference: vec![Inference::default(); names.len()],
+            inference: Inferrer::new(names.len()),
             names,
             row_count: 0,
             preview: Vec::new(),
@@ -112,7 +112,12 @@ impl<W: Write> RowSink<W> {
     /// One data row of exactly `width()` fields, already checked to be UTF-8 by its format.
     pub(crate) fn push(&mut self, row: &ByteRecord) -> Result<(), ParseError> {
         debug_assert_eq!(row.len(), self.width());
-        self.observe(row.iter());
+        let ends = row.iter().scan(0, |end, field| {
+            *end += field.len();
+            Some(*end)
+        });
+        self.inference.observe(row.as_slice(), ends);
+        self.preview(row.iter());
         self.out.write_byte_record(row).map_err(write_error)?;
         self.encoded = true;
         self.row_done()
@@ -123,7 +128,8 @@ impl<W: Write> RowSink<W> {
     /// same as writing them again would give, which is most of a parse's cost).
     pub(crate) fn push_fields(&mut self, row: Fields<'_>, raw: Option<&[u8]>) -> Result<(), ParseError> {
         debug_assert_eq!(row.len(), self.width());
-        self.observe(row.iter());
+        self.inference.observe(row.data, row.ends.iter().copied());
+        self.preview(row.iter());
         match raw {
             Some(raw) => {
                 // rows encoded before this one go first
@@ -146,10 +152,7 @@ impl<W: Write> RowSink<W> {
         self.row_done()
     }
 
-    fn observe<'a, I: Iterator<Item = &'a [u8]> + Clone>(&mut self, values: I) {
-        for (inference, value) in self.inference.iter_mut().zip(values.clone()) {
-            inference.observe(value);
-        }
+    fn preview<'a>(&mut self, values: impl Iterator<Item = &'a [u8]>) {
         if self.preview.len() < PREVIEW_ROWS && self.preview_bytes < PREVIEW_BYTES {
             let cells: Vec<String> = values.map(preview_cell).collect();
             self.preview_bytes += cells.iter().map(String::len).sum::<usize>();
@@ -241,7 +244,7 @@ impl<W: Write> RowSink<W> {
         let columns = self
             .names
             .into_iter()
-            .zip(&self.inference)
+            .zip(self.inference.finish())
             .map(|(name, inference)| Column { name, column_type: inference.column_type() })
             .collect();
         Ok(Parsed { columns, row_count: self.row_count, preview: self.preview, read_as: ReadAs::default(), warnings })

@@ -1,0 +1,93 @@
+//! Type inference on a thread of its own: the parser hands it the rows' values in batches and goes
+//! on reading, so on a machine with a core to spare inference costs the parse next to nothing.
+
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use super::infer::Inference;
+
+/// Values are handed over in batches of about this many bytes.
+const BATCH_BYTES: usize = 256 << 10;
+/// Batches in flight: the parser waits when inference falls this far behind.
+const IN_FLIGHT: usize = 4;
+
+/// Rows' values back to back, and where each ends; every row has the header's width.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+pub(crate) struct Inferrer {
+    batch: Batch,
+    to_thread: Option<SyncSender<Batch>>,
+    thread: Option<JoinHandle<Vec<Inference>>>,
+    width: usize,
+}
+
+impl Inferrer {
+    pub(crate) fn new(width: usize) -> Self {
+        let (to_thread, batches) = mpsc::sync_channel(IN_FLIGHT);
+        let thread = std::thread::Builder::new()
+            .name("jobwatch-infer".into())
+            .spawn(move || infer(batches, width))
+            .expect("a thread for type inference");
+        Inferrer { batch: Batch::default(), to_thread: Some(to_thread), thread: Some(thread), width }
+    }
+
+    /// One row: its values back to back in `data`, each ending at the offset `ends` gives.
+    pub(crate) fn observe(&mut self, data: &[u8], ends: impl Iterator<Item = usize>) {
+        let base = self.batch.data.len();
+        self.batch.data.extend_from_slice(data);
+        self.batch.ends.extend(ends.map(|end| base + end));
+        if self.batch.data.len() >= BATCH_BYTES {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        if let Some(to_thread) = &self.to_thread {
+            // the thread only stops by panicking, which `finish` reports
+            let _ = to_thread.send(batch);
+        }
+    }
+
+    /// Each column's inference, once every value has been seen.
+    pub(crate) fn finish(mut self) -> Vec<Inference> {
+        self.send();
+        self.to_thread = None;
+        let thread = self.thread.take().expect("joined once");
+        thread.join().unwrap_or_else(|_| vec![Inference::default(); self.width])
+    }
+}
+
+fn infer(batches: Receiver<Batch>, width: usize) -> Vec<Inference> {
+    let mut columns = vec![Inference::default(); width];
+    for batch in batches {
+        let mut start = 0;
+        for (i, &end) in batch.ends.iter().enumerate() {
+            columns[i % width].observe(&batch.data[start..end]);
+            start = end;
+        }
+    }
+    columns
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Inferrer;
+    use crate::imports::parse::ColumnType;
+
+    #[test]
+    fn every_value_reaches_its_column_across_batches() {
+        let mut inferrer = Inferrer::new(2);
+        for i in 0..100_000 {
+            let row = format!("{i}{}", if i == 99_999 { "x" } else { "true" });
+            let split = i.to_string().len();
+            inferrer.observe(row.as_bytes(), [split, row.len()].into_iter());
+        }
+        let types: Vec<ColumnType> = inferrer.finish().iter().map(|c| c.column_type()).collect();
+        assert_eq!(types, [ColumnType::Integer, ColumnType::Text]);
+    }
+}
