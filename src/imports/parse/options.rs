@@ -25,8 +25,9 @@ impl Default for Ragged {
     }
 }
 
-/// What splits the fields of a CSV or TSV file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What splits the fields of a CSV or TSV file; kept as the name [`Delimiter::name`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Delimiter {
     Byte(u8),
     /// Runs of spaces and tabs, as in a column-aligned text file; leading and trailing ones ignored.
@@ -72,21 +73,22 @@ impl Delimiter {
     }
 }
 
-impl Serialize for Delimiter {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.name())
+impl TryFrom<String> for Delimiter {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Delimiter::parse(&text)
     }
 }
 
-impl<'de> Deserialize<'de> for Delimiter {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Delimiter::parse(&text).map_err(serde::de::Error::custom)
+impl From<Delimiter> for String {
+    fn from(delimiter: Delimiter) -> String {
+        delimiter.name()
     }
 }
 
-/// A text encoding by its WHATWG label (`windows-1252`, `latin1`, `utf-16le`, …).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A text encoding by its WHATWG label (`windows-1252`, `latin1`, `utf-16le`, …), kept by its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Encoding(pub &'static encoding_rs::Encoding);
 
 impl Encoding {
@@ -110,16 +112,16 @@ impl Encoding {
     }
 }
 
-impl Serialize for Encoding {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.name())
+impl TryFrom<String> for Encoding {
+    type Error = String;
+    fn try_from(label: String) -> Result<Self, String> {
+        Encoding::parse(&label)
     }
 }
 
-impl<'de> Deserialize<'de> for Encoding {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Encoding::parse(&text).map_err(serde::de::Error::custom)
+impl From<Encoding> for String {
+    fn from(encoding: Encoding) -> String {
+        encoding.name()
     }
 }
 
