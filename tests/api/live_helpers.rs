@@ -181,16 +181,19 @@ impl LiveClient {
         }
     }
 
-    /// No message but pings arrives for `quiet` (a short look, for messages that must not come).
-    pub async fn nothing_for(&mut self, quiet: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + quiet;
-        loop {
+    /// Reads until `count` pings have come (each answered by reading on), nothing else between;
+    /// false when anything else comes, the socket closes, or 10 s pass.
+    pub async fn answers_pings(&mut self, count: usize) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut pings = 0;
+        while pings < count {
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
-                Err(_) => return true,
-                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
-                Ok(_) => return false,
+                Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+                Ok(Some(Ok(Message::Pong(_)))) => {}
+                _ => return false,
             }
         }
+        true
     }
 
     pub async fn send_text(&mut self, text: String) {
