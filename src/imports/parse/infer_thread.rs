@@ -21,6 +21,8 @@ struct Batch {
 pub(crate) struct Inferrer {
     batch: Batch,
     to_thread: Option<SyncSender<Batch>>,
+    /// Batches the thread is done with, emptied, to fill again (fresh memory costs page faults).
+    recycled: Receiver<Batch>,
     thread: Option<JoinHandle<Vec<Inference>>>,
     width: usize,
 }
@@ -28,11 +30,12 @@ pub(crate) struct Inferrer {
 impl Inferrer {
     pub(crate) fn new(width: usize) -> Self {
         let (to_thread, batches) = mpsc::sync_channel(IN_FLIGHT);
+        let (give_back, recycled) = mpsc::sync_channel(IN_FLIGHT + 1);
         let thread = std::thread::Builder::new()
             .name("jobwatch-infer".into())
-            .spawn(move || infer(batches, width))
+            .spawn(move || infer(batches, give_back, width))
             .expect("a thread for type inference");
-        Inferrer { batch: Batch::default(), to_thread: Some(to_thread), thread: Some(thread), width }
+        Inferrer { batch: Batch::default(), to_thread: Some(to_thread), recycled, thread: Some(thread), width }
     }
 
     /// One row: its values back to back in `data`, each ending at the offset `ends` gives.
@@ -46,7 +49,11 @@ impl Inferrer {
     }
 
     fn send(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
+        let next = self.recycled.try_recv().unwrap_or_else(|_| Batch {
+            data: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+            ends: Vec::with_capacity(BATCH_BYTES / 4),
+        });
+        let batch = std::mem::replace(&mut self.batch, next);
         if let Some(to_thread) = &self.to_thread {
             // the thread only stops by panicking, which `finish` reports
             let _ = to_thread.send(batch);
@@ -62,14 +69,18 @@ impl Inferrer {
     }
 }
 
-fn infer(batches: Receiver<Batch>, width: usize) -> Vec<Inference> {
+fn infer(batches: Receiver<Batch>, give_back: SyncSender<Batch>, width: usize) -> Vec<Inference> {
     let mut columns = vec![Inference::default(); width];
-    for batch in batches {
+    for mut batch in batches {
         let mut start = 0;
         for (i, &end) in batch.ends.iter().enumerate() {
             columns[i % width].observe(&batch.data[start..end]);
             start = end;
         }
+        batch.data.clear();
+        batch.ends.clear();
+        // the parser may have stopped taking them back: then it is simply dropped
+        let _ = give_back.try_send(batch);
     }
     columns
 }
