@@ -10,8 +10,9 @@ pub(super) enum Cell<'a> {
     Bool(bool),
     /// A number as the file wrote it (trimmed): valid JSON number text.
     Number(&'a str),
-    /// A calendar date, with its time of day when the value had one.
-    Date(NaiveDate, Option<NaiveTime>),
+    /// A value of a date column (trimmed); only a spreadsheet needs it as a calendar date
+    /// ([`calendar`]), so it is not parsed for the other formats.
+    Date(&'a str),
     Text(&'a str),
 }
 
@@ -25,7 +26,7 @@ impl<'a> Cell<'a> {
         let typed = match column_type {
             ColumnType::Integer | ColumnType::Decimal => is_json_number(t).then_some(Cell::Number(t)),
             ColumnType::Boolean => boolean(t).map(Cell::Bool),
-            ColumnType::Date => date(t),
+            ColumnType::Date => Some(Cell::Date(t)),
             ColumnType::Text => None,
         };
         typed.unwrap_or(Cell::Text(text))
@@ -76,22 +77,22 @@ fn is_json_number(t: &str) -> bool {
     i == b.len()
 }
 
-/// A date or a local date and time, as imports infer them; one with an offset other than `Z`
-/// is no spreadsheet date (those have no time zone) and stays text.
-fn date(t: &str) -> Option<Cell<'_>> {
+/// A date, or a local date and time, as imports infer them; one with an offset other than `Z`
+/// is no spreadsheet date (those have no time zone): `None`, and it stays text.
+pub(super) fn calendar(t: &str) -> Option<(NaiveDate, Option<NaiveTime>)> {
     if t.len() == 10 {
-        return NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().map(|d| Cell::Date(d, None));
+        return NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().map(|d| (d, None));
     }
     let local = t.strip_suffix('Z').unwrap_or(t);
     ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|format| NaiveDateTime::parse_from_str(local, format).ok())
-        .map(|at| Cell::Date(at.date(), Some(at.time())))
+        .map(|at| (at.date(), Some(at.time())))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Cell, is_json_number};
+    use super::{Cell, calendar, is_json_number};
     use crate::imports::parse::ColumnType;
     use chrono::{NaiveDate, NaiveTime};
 
@@ -110,11 +111,12 @@ mod tests {
     #[test]
     fn dates_keep_their_time_and_offsets_stay_text() {
         let day = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
-        assert_eq!(Cell::of(ColumnType::Date, "2024-03-01"), Cell::Date(day, None));
+        assert_eq!(Cell::of(ColumnType::Date, " 2024-03-01 "), Cell::Date("2024-03-01"));
+        assert_eq!(calendar("2024-03-01"), Some((day, None)));
         let at = NaiveTime::from_hms_milli_opt(10, 30, 5, 250).unwrap();
-        assert_eq!(Cell::of(ColumnType::Date, "2024-03-01T10:30:05.250Z"), Cell::Date(day, Some(at)));
-        assert_eq!(Cell::of(ColumnType::Date, "2024-03-01 10:30"), Cell::Date(day, NaiveTime::from_hms_opt(10, 30, 0)));
-        assert_eq!(Cell::of(ColumnType::Date, "2024-03-01T10:30:05+02:00"), Cell::Text("2024-03-01T10:30:05+02:00"));
+        assert_eq!(calendar("2024-03-01T10:30:05.250Z"), Some((day, Some(at))));
+        assert_eq!(calendar("2024-03-01 10:30"), Some((day, NaiveTime::from_hms_opt(10, 30, 0))));
+        assert_eq!(calendar("2024-03-01T10:30:05+02:00"), None);
     }
 
     #[test]

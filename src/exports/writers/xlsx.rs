@@ -1,10 +1,10 @@
 //! XLSX: numbers as numbers, booleans as booleans, dates as date cells with a date format,
 //! a bold header; a sheet per 1 048 576 rows.
 
-use super::cell::Cell;
+use super::cell::{Cell, calendar};
 use super::{PROGRESS_ROWS, WriteError};
 use crate::imports::parse::Column;
-use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
+use chrono::{Datelike, NaiveTime, Timelike};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use std::io::Read;
 
@@ -90,8 +90,8 @@ fn cell(
                 sheet.write_string(row, col, text)?;
             }
         },
-        Cell::Date(day, time) => match excel_date(day, time) {
-            Some(at) => {
+        Cell::Date(value) => match excel_date(value) {
+            Some((at, time)) => {
                 let format = match time {
                     None => &formats.date,
                     Some(t) if t.nanosecond() == 0 => &formats.date_time,
@@ -110,13 +110,17 @@ fn cell(
     Ok(())
 }
 
-/// Spreadsheet dates run from 1900 to 9999, to the millisecond; a finer time stays text.
-fn excel_date(day: NaiveDate, time: Option<NaiveTime>) -> Option<ExcelDateTime> {
+/// A date value as a spreadsheet date, with its time of day if it had one. Spreadsheet dates run
+/// from 1900 to 9999, to the millisecond; anything else stays text.
+fn excel_date(value: &str) -> Option<(ExcelDateTime, Option<NaiveTime>)> {
+    let (day, time) = calendar(value)?;
     let year = u16::try_from(day.year()).ok().filter(|y| (1900..=9999).contains(y))?;
     let date = ExcelDateTime::from_ymd(year, day.month() as u8, day.day() as u8).ok()?;
-    let Some(t) = time else { return Some(date) };
+    let Some(t) = time else { return Some((date, None)) };
     if t.nanosecond() % 1_000_000 != 0 {
         return None;
     }
-    date.and_hms_milli(t.hour() as u16, t.minute() as u8, t.second() as u8, (t.nanosecond() / 1_000_000) as u16).ok()
+    let at =
+        date.and_hms_milli(t.hour() as u16, t.minute() as u8, t.second() as u8, (t.nanosecond() / 1_000_000) as u16);
+    Some((at.ok()?, time))
 }

@@ -28,14 +28,14 @@ pub(crate) struct Inferrer {
 }
 
 impl Inferrer {
-    pub(crate) fn new(width: usize) -> Self {
+    /// Fails only when no thread can be started (the machine's limit): storage-like trouble.
+    pub(crate) fn new(width: usize) -> std::io::Result<Self> {
         let (to_thread, batches) = mpsc::sync_channel(IN_FLIGHT);
         let (give_back, recycled) = mpsc::sync_channel(IN_FLIGHT + 1);
         let thread = std::thread::Builder::new()
             .name("jobwatch-infer".into())
-            .spawn(move || infer(batches, give_back, width))
-            .expect("a thread for type inference");
-        Inferrer { batch: Batch::default(), to_thread: Some(to_thread), recycled, thread: Some(thread), width }
+            .spawn(move || infer(batches, give_back, width))?;
+        Ok(Inferrer { batch: Batch::default(), to_thread: Some(to_thread), recycled, thread: Some(thread), width })
     }
 
     /// One row: its values back to back in `data`, each ending at the offset `ends` gives.
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn every_value_reaches_its_column_across_batches() {
-        let mut inferrer = Inferrer::new(2);
+        let mut inferrer = Inferrer::new(2).expect("a thread");
         for i in 0..100_000 {
             let row = format!("{i}{}", if i == 99_999 { "x" } else { "true" });
             let split = i.to_string().len();

@@ -90,7 +90,7 @@ impl<W: Write> RowSink<W> {
             buffer,
             encoded: true,
             sink,
-            inference: Inferrer::new(names.len()),
+            inference: Inferrer::new(names.len())?,
             names,
             row_count: 0,
             preview: Vec::new(),

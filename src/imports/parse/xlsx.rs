@@ -48,7 +48,8 @@ pub(crate) fn parse<W: Write>(
         }
     }
     Err(invalid(match (&options.sheet, names.len()) {
-        (Some(_), _) | (None, 1) => "the file is empty".to_owned(),
+        (Some(_), 1) | (None, 1) => "the file is empty".to_owned(),
+        (Some(wanted), _) => format!("sheet \"{}\" holds no value", pick(&names, wanted)?),
         (None, n) => format!("the file is empty: none of its {n} sheets ({}) holds a value", listed(&names)),
     }))
 }
