@@ -71,7 +71,8 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP API, and workers unless `--no-workers`.
-    Serve(ServeArgs),
+    // Boxed: its many settings would make every other command's value as large.
+    Serve(Box<ServeArgs>),
     /// Run workers only (no HTTP).
     Worker(WorkerCommandArgs),
     /// Apply or roll back database migrations.
@@ -227,6 +228,16 @@ pub struct ServeArgs {
     /// Password of that admin; generated and printed when not given.
     #[arg(long, env = "JOBWATCH_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+
+    /// A token `GET /metrics` requires (`Authorization: Bearer <token>`); without one it is
+    /// open to anyone who can reach the port: keep it behind your network then.
+    #[arg(long, env = "JOBWATCH_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// How long `GET /metrics` reuses what it read from the database (queue depth), so many
+    /// scrapers cost one query.
+    #[arg(long, env = "JOBWATCH_METRICS_CACHE", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub metrics_cache: Duration,
 
     /// Serve the API only; run no workers in this process.
     #[arg(long, env = "JOBWATCH_NO_WORKERS")]

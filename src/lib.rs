@@ -14,6 +14,7 @@ pub mod http;
 pub mod imports;
 pub mod jobs;
 pub mod live;
+pub mod metrics;
 pub mod names;
 pub mod objects;
 pub mod schedules;

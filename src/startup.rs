@@ -11,6 +11,7 @@ use crate::jobs::JobType;
 use crate::jobs::events::JobEventSink;
 use crate::jobs::{ActiveCache, JobService};
 use crate::live::{LiveHub, LiveSettings};
+use crate::metrics::{Metrics, MetricsSettings};
 use crate::objects::Objects;
 use crate::schedules::ScheduleService;
 use crate::storage::Store;
@@ -34,6 +35,7 @@ pub struct AppSettings {
     pub allowed_origins: Vec<String>,
     pub imports: ImportSettings,
     pub live: LiveSettings,
+    pub metrics: MetricsSettings,
 }
 
 /// The services over one store, one object store and one clock.
@@ -44,6 +46,7 @@ pub fn app_state(
     settings: AppSettings,
 ) -> anyhow::Result<AppState> {
     let ttl = chrono::Duration::from_std(settings.token_ttl).context("token TTL out of range")?;
+    let metrics = Metrics::new(settings.metrics);
     let cache = Arc::new(ActiveCache::new(
         chrono::Duration::from_std(settings.active_cache).context("active cache out of range")?,
     ));
@@ -52,11 +55,18 @@ pub fn app_state(
     store.events().subscribe(&sink);
     let jobs = JobService::new(store.clone(), clock.clone())
         .with_stalled_after(chrono::Duration::from_std(settings.stalled_after).context("stalled-after out of range")?)
-        .with_handlers(handlers(store.clone(), objects.clone()));
+        .with_handlers(handlers(store.clone(), objects.clone(), &metrics));
     // So does the hub of live sockets.
     let live = LiveHub::new(jobs.clone(), store.clone(), settings.live);
     store.events().subscribe(&live.sink());
-    let imports = ImportService::new(store.clone(), clock.clone(), jobs.clone(), objects.clone(), settings.imports);
+    let imports = ImportService::new(
+        store.clone(),
+        clock.clone(),
+        jobs.clone(),
+        objects.clone(),
+        settings.imports,
+        metrics.clone(),
+    );
     Ok(AppState {
         exports: ExportService::new(jobs.clone(), imports.clone(), objects),
         imports,
@@ -64,6 +74,7 @@ pub fn app_state(
         auth: AuthService::new(store.clone(), clock.clone(), ttl).with_active_cache(cache.clone()),
         active: cache,
         live,
+        metrics,
         allowed_origins: settings.allowed_origins.into(),
         users: UserService::new(store.clone(), clock.clone()),
         schedules: ScheduleService::new(store.clone(), clock),
@@ -72,9 +83,9 @@ pub fn app_state(
 }
 
 /// The handlers a worker runs: the built-in ones, imports and exports.
-pub fn handlers(store: Arc<dyn Store>, objects: Objects) -> Handlers {
+pub fn handlers(store: Arc<dyn Store>, objects: Objects, metrics: &Metrics) -> Handlers {
     Handlers::builtin()
-        .register(JobType::Import, ImportHandler::new(store.clone(), objects.clone()))
+        .register(JobType::Import, ImportHandler::new(store.clone(), objects.clone(), metrics.clone()))
         .register(JobType::Export, ExportHandler::new(store, objects))
 }
 
@@ -114,16 +125,17 @@ async fn remove_leftovers(objects: &Objects, lease: std::time::Duration) {
     }
 }
 
-fn worker(store: Arc<dyn Store>, objects: Objects, args: &WorkerArgs) -> anyhow::Result<Worker> {
-    let handlers = handlers(store.clone(), objects);
-    Ok(Worker::new(store, Arc::new(SystemClock), handlers, args.settings()?))
+fn worker(store: Arc<dyn Store>, objects: Objects, args: &WorkerArgs, metrics: Metrics) -> anyhow::Result<Worker> {
+    let handlers = handlers(store.clone(), objects, &metrics);
+    Ok(Worker::new(store, Arc::new(SystemClock), handlers, args.settings()?, metrics))
 }
 
 /// `jobwatch worker`: workers only, until SIGINT/SIGTERM.
 pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>, objects: Objects) -> anyhow::Result<()> {
     migrate(store.as_ref(), args.no_migrate).await?;
     remove_leftovers(&objects, args.worker.lease).await;
-    let worker = worker(store, objects, &args.worker)?;
+    // No HTTP here, so nothing serves these series: a worker-only process is not scraped.
+    let worker = worker(store, objects, &args.worker, Metrics::default())?;
     println!("jobwatch worker {} running", worker.id());
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
@@ -140,6 +152,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
         allowed_origins: args.allowed_origins,
         imports: ImportSettings { max_upload_bytes: args.max_upload_bytes, lease: args.worker.lease },
         live: LiveSettings { per_user: usize::from(args.ws_per_user), ..LiveSettings::default() },
+        metrics: MetricsSettings { token: args.metrics_token, database_cache: args.metrics_cache },
     };
     let mut state = app_state(store.clone(), Arc::new(SystemClock), objects.clone(), settings)?;
     if let Some((email, password)) = ensure_admin(&state.users, &args.admin_email, args.admin_password).await? {
@@ -156,7 +169,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
     let workers = match args.no_workers {
         true => None,
         false => {
-            let worker = worker(store.clone(), objects.clone(), &args.worker)?;
+            let worker = worker(store.clone(), objects.clone(), &args.worker, state.metrics.clone())?;
             if let Some(inbox) = worker.local_inbox() {
                 state.imports = state.imports.with_local_worker(inbox);
             }

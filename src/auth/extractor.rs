@@ -25,7 +25,7 @@ pub struct BearerToken(pub String);
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub User);
 
-fn bearer(value: &axum::http::HeaderValue) -> Result<&str, AuthError> {
+pub(crate) fn bearer(value: &axum::http::HeaderValue) -> Result<&str, AuthError> {
     let value = value.to_str().map_err(|_| AuthError::Unauthorized("malformed Authorization header"))?;
     let (scheme, token) =
         value.split_once(' ').ok_or(AuthError::Unauthorized("expected 'Authorization: Bearer <token>'"))?;

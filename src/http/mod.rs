@@ -14,6 +14,7 @@ use crate::exports::{self, ExportService};
 use crate::imports::{self, ImportService};
 use crate::jobs::{self, ActiveCache, JobService};
 use crate::live::{self, LiveHub};
+use crate::metrics::{self, Metrics};
 use crate::schedules::{self, ScheduleService};
 use crate::storage::Store;
 use crate::users::{self, UserService};
@@ -41,6 +42,8 @@ pub struct AppState {
     pub active: Arc<ActiveCache>,
     /// The node's live sockets (`GET /jobs/ws`).
     pub live: LiveHub,
+    /// The node's Prometheus series (`GET /metrics`).
+    pub metrics: Metrics,
     /// Origins besides the service's own whose pages may act with the session cookie.
     pub allowed_origins: Arc<[String]>,
     pub imports: ImportService,
@@ -85,10 +88,13 @@ pub fn openapi_json() -> String {
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let (api, document) = documented_routes();
     api.merge(SwaggerUi::new("/docs").url("/api/v2/openapi.json", document))
+        .merge(metrics::routes::router())
         .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
         })
+        // Inside the routing, where each request's matched route is known (and the fallback's is not).
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::http::track))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // Every answer, API or page: no content sniffing, no full URLs leaked to other sites.
         .layer(SetResponseHeaderLayer::if_not_present(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -6,6 +6,7 @@ use super::model::NewDataset;
 use super::parse::{self, FileFormat, Limits, ParseError, Parsed, ReadOptions};
 use super::upload::{STORED, duplicate_message};
 use crate::jobs::state::grouped;
+use crate::metrics::Metrics;
 use crate::objects::blocking::{self, BlockingWriter};
 use crate::objects::{Objects, raw_key, rows_key};
 use crate::storage::{Store, unique};
@@ -39,11 +40,13 @@ pub struct ImportHandler {
     store: Arc<dyn Store>,
     objects: Objects,
     limits: Arc<Limits>,
+    /// Imported rows are counted in the node's series.
+    metrics: Metrics,
 }
 
 impl ImportHandler {
-    pub fn new(store: Arc<dyn Store>, objects: Objects) -> Self {
-        Self { store, objects, limits: Arc::new(Limits::default()) }
+    pub fn new(store: Arc<dyn Store>, objects: Objects, metrics: Metrics) -> Self {
+        Self { store, objects, limits: Arc::new(Limits::default()), metrics }
     }
 }
 
@@ -130,6 +133,7 @@ impl JobHandler for ImportHandler {
         };
         let recorded = self.store.insert_dataset(&dataset).await;
         if recorded.is_ok() {
+            self.metrics.rows_imported(parsed.row_count as u64);
             ctx.progress(DATASET);
             return Ok(());
         }

@@ -3,6 +3,7 @@
 use super::model::{Dataset, Supplier};
 use crate::clock::Clock;
 use crate::jobs::{JobError, JobService};
+use crate::metrics::Metrics;
 use crate::objects::Objects;
 use crate::storage::{Store, StoreError, unique};
 use crate::users::User;
@@ -64,6 +65,8 @@ pub struct ImportService {
     pub(super) node: String,
     /// This process's worker, which takes stored uploads straight on (none: they are queued).
     pub(super) local: Option<LocalInbox>,
+    /// Stored upload bytes are counted in the node's series.
+    pub(super) metrics: Metrics,
 }
 
 /// Most datasets in one page.
@@ -76,9 +79,10 @@ impl ImportService {
         jobs: JobService,
         objects: Objects,
         settings: ImportSettings,
+        metrics: Metrics,
     ) -> Self {
         let node = format!("upload:{}", Uuid::new_v4().simple());
-        Self { store, clock, jobs, objects, settings, node, local: None }
+        Self { store, clock, jobs, objects, settings, node, local: None, metrics }
     }
 
     /// Stored uploads go straight to `worker` (a worker in this process) instead of the queue.

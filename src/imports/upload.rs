@@ -149,6 +149,7 @@ impl ImportService {
         sha256: &str,
         supplier: Uuid,
     ) -> Result<Job, ImportError> {
+        self.metrics.upload_stored(size);
         if let Some(existing) = self.store.find_dataset_by_sha256(supplier, sha256).await? {
             self.objects.discard(key).await;
             let change = Action::Fail(duplicate_message(&existing)).change(self.clock.now()).fenced(UPLOAD_ATTEMPT);

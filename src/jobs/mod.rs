@@ -7,6 +7,7 @@ pub mod model;
 pub mod routes;
 pub mod service;
 pub mod state;
+pub mod stats;
 pub mod timeline;
 
 pub use active_cache::ActiveCache;

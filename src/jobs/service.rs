@@ -6,6 +6,7 @@ use super::events::Owners;
 use super::history::{HistoryError, HistoryFilter, MAX_PAGE, Owner, Position, QueueDepth};
 use super::model::{Job, JobType, NewJob, ViewedAt};
 use super::state::{Action, Actor, JobChange};
+use super::stats::{self, AdminStats};
 use super::timeline::{TimelineEntry, timeline};
 use crate::clock::Clock;
 use crate::storage::{Beat, Held, Store, StoreError};
@@ -266,6 +267,14 @@ impl JobService {
     /// Every user's unfinished jobs by type and status (for admins: the caller checks).
     pub async fn queue_depth(&self) -> Result<Vec<QueueDepth>, JobError> {
         Ok(self.store.queue_depth().await?)
+    }
+
+    /// The queue now and the last hour's and day's finished jobs (for admins: the caller checks).
+    pub async fn admin_stats(&self) -> Result<AdminStats, JobError> {
+        let now = self.clock.now();
+        let queue = self.store.queue_depth().await?;
+        let finished = self.store.finished_counts(now - stats::DAY, now - stats::HOUR).await?;
+        Ok(AdminStats::new(now, queue, &finished))
     }
 
     /// A job's timeline, if `viewer` may see the job: see [`super::timeline`].

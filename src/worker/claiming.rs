@@ -142,6 +142,7 @@ impl Worker {
             }
             free -= jobs.len();
             self.hold(&jobs);
+            jobs.iter().for_each(|job| self.inner.metrics.job_claimed(job));
             claimed.extend(jobs);
         }
         Ok(claimed)

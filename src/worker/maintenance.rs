@@ -50,6 +50,7 @@ pub(super) async fn rescue_expired(worker: &Worker) -> Result<u64, StoreError> {
     let inner = &worker.inner;
     let rescued = inner.store.rescue_expired(inner.clock.now(), BATCH).await?.count;
     if rescued > 0 {
+        inner.metrics.leases_rescued(rescued);
         tracing::warn!(jobs = rescued, "rescued jobs whose worker stopped renewing its lease");
     }
     Ok(rescued)

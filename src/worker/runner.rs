@@ -6,6 +6,7 @@ use super::outcome::{StopReason, decide};
 use super::{HandlerError, Handlers, WorkerSettings, completer, lease, maintenance};
 use crate::clock::Clock;
 use crate::jobs::{Action, Job, JobError, JobService, JobType};
+use crate::metrics::Metrics;
 use crate::schedules::ScheduleService;
 use crate::storage::{ClaimKey, Signal, Store, StoreError};
 use anyhow::Context;
@@ -65,6 +66,8 @@ pub(super) struct Inner {
     pub clock: Arc<dyn Clock>,
     pub handlers: Handlers,
     pub settings: WorkerSettings,
+    /// Claims, runs and rescues are counted in the node's series.
+    pub metrics: Metrics,
     pub running: Mutex<HashMap<Uuid, RunningJob>>,
     /// When each handler now running started (a few entries: at most `concurrency`).
     pub handlers_since: Mutex<HashMap<(Uuid, i32), std::time::Instant>>,
@@ -109,7 +112,13 @@ fn worker_id() -> String {
 }
 
 impl Worker {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, handlers: Handlers, settings: WorkerSettings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        handlers: Handlers,
+        settings: WorkerSettings,
+        metrics: Metrics,
+    ) -> Self {
         let jobs = JobService::new(store.clone(), clock.clone());
         let schedules = ScheduleService::new(store.clone(), clock.clone());
         Worker {
@@ -121,6 +130,7 @@ impl Worker {
                 clock,
                 handlers,
                 settings,
+                metrics,
                 running: Mutex::new(HashMap::new()),
                 handlers_since: Mutex::new(HashMap::new()),
                 recent_job_micros: AtomicU64::new(100_000),
@@ -325,6 +335,7 @@ impl Worker {
         else {
             return;
         };
+        let began = std::time::Instant::now();
         // Told to stop while waiting in the prefetch buffer: don't start it.
         let result = match stop.get().copied() {
             Some(StopReason::LeaseLost) => {
@@ -336,6 +347,9 @@ impl Worker {
         };
         let now = self.inner.clock.now();
         let action = decide(&job, result, stop.get().copied(), now, &self.inner.settings.backoff, rand::random());
+        if let Some(action) = &action {
+            self.inner.metrics.job_ran(job.job_type, began.elapsed(), action);
+        }
         match action {
             // The common case goes to the batched completer, which forgets the job once written,
             // so its lease is renewed until then.

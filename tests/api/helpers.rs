@@ -60,6 +60,8 @@ pub fn test_settings() -> AppSettings {
             stall_check_every: std::time::Duration::from_millis(50),
             ..Default::default()
         },
+        // Read at every scrape: a test sees the queue as it is now.
+        metrics: jobwatch::metrics::MetricsSettings::default(),
     }
 }
 
@@ -377,8 +379,9 @@ impl TestApp {
         jobwatch::worker::Worker::new(
             self.store.clone(),
             self.clock.clone(),
-            jobwatch::startup::handlers(self.store.clone(), self.objects.clone()),
+            jobwatch::startup::handlers(self.store.clone(), self.objects.clone(), &self.state.metrics),
             settings,
+            self.state.metrics.clone(),
         )
     }
 

@@ -113,8 +113,9 @@ impl TestApp {
 
     /// A node whose uploads go straight to its own running worker, as `jobwatch serve`.
     pub fn with_local_worker(&self) -> (TestApp, TestWorker) {
-        let worker = self.worker(fast_worker_settings());
         let mut node = self.node(test_settings());
+        // The node's own worker, counting in the node's metrics.
+        let worker = node.worker(fast_worker_settings());
         node.state.imports =
             node.state.imports.clone().with_local_worker(worker.local_inbox().expect("no import limit"));
         node.router = jobwatch::http::router(node.state.clone(), jobwatch::http::DEFAULT_MAX_BODY_BYTES);

@@ -5,6 +5,7 @@ mod helpers;
 mod import_helpers;
 mod live_helpers;
 
+mod admin_stats;
 mod auth;
 mod errors;
 mod exports;
@@ -21,6 +22,7 @@ mod jobs_history;
 mod jobs_lifecycle;
 mod live;
 mod live_nodes;
+mod metrics;
 mod operations;
 mod s3;
 mod schedules;

@@ -1,9 +1,10 @@
 //! `/api/v2/jobs/…`: the spec's three endpoints, the state-machine actions, history (`history`)
-//! and bulk actions (`bulk`).
+//! and bulk actions (`bulk`); the admins' queue depth (`queue`) and overview (`stats`).
 
 mod bulk;
 mod history;
 mod queue;
+mod stats;
 
 pub use history::JobPage;
 
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_job, history::list_jobs))
         .routes(routes!(bulk::bulk_action))
         .routes(routes!(queue::queue_depth))
+        .routes(routes!(stats::admin_stats))
         // The spec's router declares `POST /`: answer that spelling too (undocumented alias).
         .route("/api/v2/jobs/", axum::routing::post(create_job))
         .routes(routes!(active_jobs))

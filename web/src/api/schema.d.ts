@@ -24,6 +24,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v2/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every user's jobs at a glance (admins only): pending and running by type now, and the jobs
+         *     finished in the last hour and day by type and status, with throughput and failure rate.
+         *     Reads unfinished jobs and the last day's finished ones only, whatever the table's size.
+         */
+        get: operations["admin_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v2/auth/login": {
         parameters: {
             query?: never;
@@ -537,6 +558,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminStats: {
+            /**
+             * Format: date-time
+             * @description The time the windows end at.
+             */
+            generated_at: string;
+            last_day: components["schemas"]["WindowStats"];
+            last_hour: components["schemas"]["WindowStats"];
+            /** @description Every user's pending and running jobs now, by type then status (as `GET /admin/queue`). */
+            queue: components["schemas"]["QueueDepth"][];
+        };
         /**
          * @description What a bulk action does to each job.
          * @enum {string}
@@ -898,6 +930,15 @@ export interface components {
          * @enum {string}
          */
         TimelineEvent: "created" | "started" | "retrying" | "stopping" | "retried" | "completed" | "failed" | "cancelled";
+        TypeWindowStats: {
+            /** Format: int64 */
+            cancelled: number;
+            /** Format: int64 */
+            completed: number;
+            /** Format: int64 */
+            failed: number;
+            job_type: components["schemas"]["JobType"];
+        };
         UpdateUserRequest: {
             /**
              * @description `true` ends the user's sessions on every node (their open sockets close within
@@ -954,6 +995,33 @@ export interface components {
              * @description How many rows.
              */
             rows: number;
+        };
+        /** @description Jobs that finished (reached `completed`, `failed` or `cancelled`) within one window. */
+        WindowStats: {
+            /** @description The same counts per job type, for the types with any. */
+            by_type: components["schemas"]["TypeWindowStats"][];
+            /** Format: int64 */
+            cancelled: number;
+            /** Format: int64 */
+            completed: number;
+            /**
+             * Format: double
+             * @description Completed jobs per hour, averaged over the window.
+             */
+            completed_per_hour: number;
+            /** Format: int64 */
+            failed: number;
+            /**
+             * Format: double
+             * @description Failed among completed and failed, 0 to 1 (cancelled jobs neither succeed nor fail);
+             *     `null` when none of either finished.
+             */
+            failure_rate?: number | null;
+            /**
+             * Format: date-time
+             * @description The window's start; it ends at `generated_at`.
+             */
+            since: string;
         };
     };
     responses: {
@@ -1048,6 +1116,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueueDepth"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    admin_stats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queue and the two windows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminStats"];
                 };
             };
             401: components["responses"]["Unauthorized"];
