@@ -5,7 +5,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/jobwatch-target
 # PostgreSQL the tests use (each test gets a schema of its own there).
 export JOBWATCH_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: help run run-release install test test-sqlite lint web coverage bench-api bench-queue bench-import bench-live
+.PHONY: help run run-release install test test-sqlite lint web coverage bench-api bench-queue bench-import bench-live bench-stats
 
 help:
 	@echo "make run          build and start jobwatch on embedded SQLite (http://127.0.0.1:8080)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-queue  enqueue, process, latency and progress scenarios (vs graphile-worker, pg-boss)"
 	@echo "make bench-import upload a 100 MiB and a 1 GiB CSV: end-to-end MB/s, peak RSS"
 	@echo "make bench-live   WebSocket push on two nodes: latencies, memory per socket, DB load vs polling, history pages"
+	@echo "make bench-stats  admin stats and /metrics on 10M jobs, PostgreSQL and SQLite: plans and timings"
 
 run:
 	@[ -x "$(CARGO_TARGET_DIR)/debug/jobwatch" ] || echo "jobwatch: the first build compiles for several minutes (later ones take seconds)..."
@@ -61,3 +62,6 @@ bench-import:
 
 bench-live:
 	bash bench/live/run.sh
+
+bench-stats:
+	bash bench/stats/run.sh

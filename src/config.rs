@@ -40,6 +40,11 @@ pub struct Cli {
     #[arg(long, env = "JOBWATCH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
+    /// Send traces (each request's and job's spans) to this OpenTelemetry collector, as OTLP over
+    /// HTTP/protobuf: its base URL (`http://collector:4318`; `/v1/traces` is appended). Off when unset.
+    #[arg(long, env = "JOBWATCH_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -8,12 +8,21 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = jobwatch::config::Cli::parse();
-    jobwatch::telemetry::init(cli.log_format, cli.default_log_level());
-    match jobwatch::cli::run(cli).await {
+    let telemetry =
+        match jobwatch::telemetry::init(cli.log_format, cli.default_log_level(), cli.otlp_endpoint.as_deref()) {
+            Ok(telemetry) => telemetry,
+            Err(err) => {
+                eprintln!("error: starting trace export: {err:#}");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+    let code = match jobwatch::cli::run(cli).await {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown().await;
+    code
 }

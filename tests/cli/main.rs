@@ -2,6 +2,7 @@
 //! user does, watching and listing jobs of a running service (`jobs.rs`).
 
 mod jobs;
+mod traces;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
