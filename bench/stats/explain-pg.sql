@@ -4,7 +4,10 @@
 \pset pager off
 explain (analyze, buffers, costs off)
 select job_type, status, count(*) as count, min(created_at) as oldest
-from background_jobs where status in ('pending', 'running') group by job_type, status
+from background_jobs where status = 'pending' group by job_type, status
+union all
+select job_type, status, count(*) as count, min(created_at) as oldest
+from background_jobs where status = 'running' group by job_type, status
 order by job_type, status;
 explain (analyze, buffers, costs off)
 select job_type, status, count(*) as last_day, count(*) filter (where completed_at >= now() - interval '1 hour') as last_hour

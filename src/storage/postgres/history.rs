@@ -66,13 +66,7 @@ impl HistoryStore for PgStore {
     }
 
     async fn queue_depth(&self) -> StoreResult<Vec<QueueDepth>> {
-        let rows = sqlx::query(
-            "select job_type, status, count(*) as count, min(created_at) as oldest \
-             from background_jobs where status in ('pending', 'running') group by job_type, status \
-             order by job_type, status",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(crate::storage::history::QUEUE_DEPTH).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(QueueDepth {

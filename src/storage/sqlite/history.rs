@@ -90,19 +90,7 @@ impl HistoryStore for SqliteStore {
     }
 
     async fn queue_depth(&self) -> StoreResult<Vec<QueueDepth>> {
-        // One status per arm: SQLite reads a partial index only for a query whose WHERE implies
-        // the index's, so `status in (…)` scanned the whole table (the claim index holds the
-        // pending jobs, the lease index the running ones).
-        let rows = sqlx::query(
-            "select job_type, status, count(*) as count, min(created_at) as oldest \
-             from background_jobs where status = 'pending' group by job_type \
-             union all \
-             select job_type, status, count(*) as count, min(created_at) as oldest \
-             from background_jobs where status = 'running' group by job_type \
-             order by job_type, status",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(crate::storage::history::QUEUE_DEPTH).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(QueueDepth {
