@@ -314,6 +314,52 @@ pub struct WorkerArgs {
     /// How often due cron ticks are turned into jobs (the finest useful cron resolution).
     #[arg(long, env = "JOBWATCH_SCHEDULE_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub schedule_interval: Duration,
+
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// The heading of the email options.
+const MAIL: &str = "Email notifications (docs/notifications.md)";
+
+/// How workers send the digest emails users opt into.
+#[derive(Debug, Clone, Args)]
+pub struct MailArgs {
+    /// SMTP server: `smtp://host:587` (STARTTLS when offered; `?tls=required` to insist),
+    /// `smtps://user:password@host:465` (TLS from the start). Unset: each email is written as a
+    /// `.eml` file under `<data dir>/mail/` instead.
+    #[arg(long, env = "JOBWATCH_SMTP_URL", hide_env_values = true, help_heading = MAIL)]
+    pub smtp_url: Option<String>,
+
+    /// The `From:` address of every email.
+    #[arg(long, env = "JOBWATCH_MAIL_FROM", default_value = "jobwatch <jobwatch@localhost>", help_heading = MAIL)]
+    pub mail_from: String,
+
+    /// Where users reach the page, for the links in emails.
+    #[arg(long, env = "JOBWATCH_PUBLIC_URL", default_value = "http://127.0.0.1:8080", help_heading = MAIL)]
+    pub public_url: String,
+
+    /// A user's finished jobs are mailed once none finished for this long (a burst is one email)…
+    #[arg(long, env = "JOBWATCH_DIGEST_QUIET", default_value = "10s", value_parser = humantime::parse_duration, help_heading = MAIL)]
+    pub digest_quiet: Duration,
+
+    /// …or once the first of them has waited this long, whichever comes first.
+    #[arg(long, env = "JOBWATCH_DIGEST_MAX_WAIT", default_value = "1m", value_parser = humantime::parse_duration, help_heading = MAIL)]
+    pub digest_max_wait: Duration,
+}
+
+impl MailArgs {
+    /// Where mail goes and what it says of itself; files under `data_dir` without a server.
+    pub fn mail(&self, data_dir: &std::path::Path) -> anyhow::Result<crate::notify::Mail> {
+        let mailer = match &self.smtp_url {
+            Some(url) => crate::notify::Mailer::smtp(url)?,
+            None => crate::notify::Mailer::files(data_dir.join("mail")),
+        };
+        self.mail_from.parse::<lettre::message::Mailbox>().map_err(|e| anyhow::anyhow!("--mail-from: {e}"))?;
+        let settings =
+            crate::notify::MailSettings { from: self.mail_from.clone(), public_url: self.public_url.clone() };
+        Ok(crate::notify::Mail { mailer, settings })
+    }
 }
 
 impl WorkerArgs {
@@ -337,6 +383,9 @@ impl WorkerArgs {
             rescue_every: self.rescue_interval,
             prune_every: self.prune_interval,
             schedule_every: self.schedule_interval,
+            digest: crate::notify::DigestTiming { quiet: self.mail.digest_quiet, max_wait: self.mail.digest_max_wait },
+            // Finer than the quiet time is no use; coarser than a second delays every digest.
+            digest_every: self.mail.digest_quiet.clamp(Duration::from_millis(100), Duration::from_secs(2)),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! jobwatch: durable background jobs that every user can watch live.
 //!
 //! The crate is laid out by concept: `jobs/` (model, state machine, service, routes),
-//! `live/` (WebSocket push of job changes), `auth/` and `users/`, `imports/` (uploads, suppliers, datasets) and `exports/`, `objects/`
+//! `live/` (WebSocket push of job changes), `notify/` (email on completion), `auth/` and `users/`, `imports/` (uploads, suppliers, datasets) and `exports/`, `objects/`
 //! (file storage), `storage/` (the PostgreSQL and SQLite backends behind one trait),
 //! `http/` (router, errors, extractors, OpenAPI) and the process plumbing at the root.
 
@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod live;
 pub mod metrics;
 pub mod names;
+pub mod notify;
 pub mod objects;
 pub mod schedules;
 pub mod startup;

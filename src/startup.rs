@@ -12,6 +12,7 @@ use crate::jobs::events::JobEventSink;
 use crate::jobs::{ActiveCache, JobService};
 use crate::live::{LiveHub, LiveSettings};
 use crate::metrics::{Metrics, MetricsSettings};
+use crate::notify::{EmailHandler, Mail};
 use crate::objects::Objects;
 use crate::schedules::ScheduleService;
 use crate::storage::Store;
@@ -36,6 +37,8 @@ pub struct AppSettings {
     pub imports: ImportSettings,
     pub live: LiveSettings,
     pub metrics: MetricsSettings,
+    /// How digest emails are sent (by the workers this state's handlers are given to).
+    pub mail: Mail,
 }
 
 /// The services over one store, one object store and one clock.
@@ -55,7 +58,7 @@ pub fn app_state(
     store.events().subscribe(&sink);
     let jobs = JobService::new(store.clone(), clock.clone())
         .with_stalled_after(chrono::Duration::from_std(settings.stalled_after).context("stalled-after out of range")?)
-        .with_handlers(handlers(store.clone(), objects.clone(), &metrics));
+        .with_handlers(handlers(store.clone(), objects.clone(), &metrics, &settings.mail));
     // So does the hub of live sockets.
     let live = LiveHub::new(jobs.clone(), store.clone(), settings.live);
     store.events().subscribe(&live.sink());
@@ -78,15 +81,17 @@ pub fn app_state(
         allowed_origins: settings.allowed_origins.into(),
         users: UserService::new(store.clone(), clock.clone()),
         schedules: ScheduleService::new(store.clone(), clock),
+        mail: settings.mail,
         store,
     })
 }
 
-/// The handlers a worker runs: the built-in ones, imports and exports.
-pub fn handlers(store: Arc<dyn Store>, objects: Objects, metrics: &Metrics) -> Handlers {
+/// The handlers a worker runs: the built-in ones, imports, exports and digest emails.
+pub fn handlers(store: Arc<dyn Store>, objects: Objects, metrics: &Metrics, mail: &Mail) -> Handlers {
     Handlers::builtin()
         .register(JobType::Import, ImportHandler::new(store.clone(), objects.clone(), metrics.clone()))
-        .register(JobType::Export, ExportHandler::new(store, objects))
+        .register(JobType::Export, ExportHandler::new(store.clone(), objects))
+        .register(JobType::Email, EmailHandler::new(store, mail.clone()))
 }
 
 /// On a database with no users, create the first admin; returns its email and password.
@@ -125,24 +130,30 @@ async fn remove_leftovers(objects: &Objects, lease: std::time::Duration) {
     }
 }
 
-fn worker(store: Arc<dyn Store>, objects: Objects, args: &WorkerArgs, metrics: Metrics) -> anyhow::Result<Worker> {
-    let handlers = handlers(store.clone(), objects, &metrics);
+fn worker(
+    store: Arc<dyn Store>,
+    objects: Objects,
+    args: &WorkerArgs,
+    metrics: Metrics,
+    mail: &Mail,
+) -> anyhow::Result<Worker> {
+    let handlers = handlers(store.clone(), objects, &metrics, mail);
     Ok(Worker::new(store, Arc::new(SystemClock), handlers, args.settings()?, metrics))
 }
 
 /// `jobwatch worker`: workers only, until SIGINT/SIGTERM.
-pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>, objects: Objects) -> anyhow::Result<()> {
+pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>, objects: Objects, mail: Mail) -> anyhow::Result<()> {
     migrate(store.as_ref(), args.no_migrate).await?;
     remove_leftovers(&objects, args.worker.lease).await;
     // No HTTP here, so nothing serves these series: a worker-only process is not scraped.
-    let worker = worker(store, objects, &args.worker, Metrics::default())?;
+    let worker = worker(store, objects, &args.worker, Metrics::default(), &mail)?;
     println!("jobwatch worker {} running", worker.id());
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     worker.run(shutdown).await
 }
 
-pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> anyhow::Result<()> {
+pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects, mail: Mail) -> anyhow::Result<()> {
     migrate(store.as_ref(), args.no_migrate).await?;
     remove_leftovers(&objects, args.worker.lease).await;
     let settings = AppSettings {
@@ -153,6 +164,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
         imports: ImportSettings { max_upload_bytes: args.max_upload_bytes, lease: args.worker.lease },
         live: LiveSettings { per_user: usize::from(args.ws_per_user), ..LiveSettings::default() },
         metrics: MetricsSettings { token: args.metrics_token, database_cache: args.metrics_cache },
+        mail,
     };
     let mut state = app_state(store.clone(), Arc::new(SystemClock), objects.clone(), settings)?;
     if let Some((email, password)) = ensure_admin(&state.users, &args.admin_email, args.admin_password).await? {
@@ -160,7 +172,12 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
     }
     let listener = TcpListener::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
-    println!("jobwatch listening on http://{addr} ({} database, files in {})", store.backend(), objects.describe());
+    println!(
+        "jobwatch listening on http://{addr} ({} database, files in {}, mail to {})",
+        store.backend(),
+        objects.describe(),
+        state.mail.mailer.describe()
+    );
     tracing::info!(%addr, "listening");
 
     let shutdown = CancellationToken::new();
@@ -169,7 +186,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects) -> 
     let workers = match args.no_workers {
         true => None,
         false => {
-            let worker = worker(store.clone(), objects.clone(), &args.worker, state.metrics.clone())?;
+            let worker = worker(store.clone(), objects.clone(), &args.worker, state.metrics.clone(), &state.mail)?;
             if let Some(inbox) = worker.local_inbox() {
                 state.imports = state.imports.with_local_worker(inbox);
             }

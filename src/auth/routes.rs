@@ -76,16 +76,25 @@ pub async fn logout(State(state): State<AppState>, caller: CurrentUser) -> Resul
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The calling user.
+/// The calling user and their settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    pub notify: crate::notify::routes::NotifySettings,
+}
+
+/// The calling user, with their notification settings.
 #[utoipa::path(
     get, path = "/api/v2/auth/me", tag = "auth",
     responses(
-        (status = 200, description = "The caller", body = User),
+        (status = 200, description = "The caller", body = Me),
     ),
     security(("bearer" = []))
 )]
-pub async fn me(caller: CurrentUser) -> Json<User> {
-    Json(caller.user)
+pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> Result<Json<Me>, ApiError> {
+    let notify = crate::notify::routes::settings(state.store.as_ref(), caller.user.id).await?;
+    Ok(Json(Me { user: caller.user, notify }))
 }
 
 /// A browser session: what a login gives, minus the token, which travels in the cookie only.

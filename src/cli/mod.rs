@@ -27,8 +27,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         // A client of the HTTP API: it never opens the database.
         Command::Jobs(args) => return Ok(jobs::run(args).await),
-        Command::Serve(args) => startup::serve(*args, open().await?, objects(&cli.object_store, &cli.data_dir)?).await,
-        Command::Worker(args) => startup::work(args, open().await?, objects(&cli.object_store, &cli.data_dir)?).await,
+        Command::Serve(args) => {
+            let mail = args.worker.mail.mail(&cli.data_dir)?;
+            startup::serve(*args, open().await?, objects(&cli.object_store, &cli.data_dir)?, mail).await
+        }
+        Command::Worker(args) => {
+            let mail = args.worker.mail.mail(&cli.data_dir)?;
+            startup::work(args, open().await?, objects(&cli.object_store, &cli.data_dir)?, mail).await
+        }
         Command::Migrate { action } => migrate(action, open().await?.as_ref()).await,
         Command::Schedule { action } => {
             let store = open().await?;

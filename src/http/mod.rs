@@ -51,6 +51,8 @@ pub struct AppState {
     pub auth: AuthService,
     pub users: UserService,
     pub schedules: ScheduleService,
+    /// How this node's workers send digest emails.
+    pub mail: crate::notify::Mail,
 }
 
 /// Request bodies larger than this get 413 (the JSON API needs little).
@@ -62,6 +64,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(auth::routes::router())
+        .merge(crate::notify::routes::router())
         .merge(users::routes::router())
         .merge(jobs::routes::router())
         .merge(live::routes::router())

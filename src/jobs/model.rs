@@ -5,12 +5,47 @@ use serde_json::Value;
 use uuid::Uuid;
 
 crate::text_enum! {
-    /// What kind of work a job does (the spec's four types).
+    /// What kind of work a job does: the spec's four types, which anyone may submit, and the
+    /// notifications jobwatch sends as jobs of their own (see [`JobType::is_internal`]).
     pub enum JobType as "job_type" {
         Import => "import",
         Export => "export",
         Validation => "validation",
         Processing => "processing",
+        Email => "email",
+        Webhook => "webhook",
+    }
+}
+
+impl JobType {
+    /// The types a user or a schedule may create.
+    pub const SUBMITTABLE: &'static [JobType] =
+        &[JobType::Import, JobType::Export, JobType::Validation, JobType::Processing];
+
+    /// Notifications: created only by jobwatch, without an owner (so in nobody's list), run
+    /// and retried like any job.
+    pub fn is_internal(self) -> bool {
+        !Self::SUBMITTABLE.contains(&self)
+    }
+
+    /// Refuses a type only jobwatch creates, saying which may be submitted.
+    pub fn submittable(self) -> Result<Self, String> {
+        match self.is_internal() {
+            false => Ok(self),
+            true => Err(format!(
+                "job_type '{self}' is created by jobwatch itself; submit one of: {}",
+                Self::SUBMITTABLE.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    /// The OpenAPI schema of a submitted `job_type`: the submittable names only.
+    pub fn submittable_schema() -> utoipa::openapi::schema::Object {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Self::SUBMITTABLE.iter().map(|t| t.as_str())))
+            .build()
     }
 }
 
@@ -125,8 +160,16 @@ mod tests {
         let err = "upload".parse::<JobType>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown job_type 'upload'; expected one of: import, export, validation, processing"
+            "unknown job_type 'upload'; expected one of: import, export, validation, processing, email, webhook"
         );
+    }
+
+    #[test]
+    fn only_the_spec_types_may_be_submitted() {
+        assert_eq!(JobType::Export.submittable(), Ok(JobType::Export));
+        let err = JobType::Email.submittable().unwrap_err();
+        assert!(err.contains("submit one of: import, export, validation, processing"), "{err}");
+        assert!(JobType::Webhook.is_internal() && !JobType::Processing.is_internal());
     }
 
     #[test]

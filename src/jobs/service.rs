@@ -68,13 +68,15 @@ impl CreateJob {
     }
 }
 
-/// The options a job (or a schedule's jobs) may carry, checked and defaulted: metadata must be
-/// an object (default `{}`), priority and max_retries within their ranges.
+/// The options a job (or a schedule's jobs) may carry, checked and defaulted: a type anyone may
+/// submit, metadata an object (default `{}`), priority and max_retries within their ranges.
 pub fn job_options(
+    job_type: JobType,
     metadata: Option<Value>,
     priority: Option<i32>,
     max_retries: Option<i32>,
 ) -> Result<(Value, i32, i32), String> {
+    job_type.submittable()?;
     let metadata = match metadata {
         None | Some(Value::Null) => Value::Object(Default::default()),
         Some(object @ Value::Object(_)) => object,
@@ -146,7 +148,7 @@ impl JobService {
     /// A new `pending` job owned by `owner`, progress 0.
     pub async fn create(&self, owner: &User, req: CreateJob) -> Result<Job, JobError> {
         let (metadata, priority, max_retries) =
-            job_options(req.metadata, req.priority, req.max_retries).map_err(JobError::InvalidField)?;
+            job_options(req.job_type, req.metadata, req.priority, req.max_retries).map_err(JobError::InvalidField)?;
         if let Some(dataset) = req.related_dataset_id {
             match self.store.dataset_owner(dataset).await? {
                 Some(Some(o)) if o == owner.id => {}

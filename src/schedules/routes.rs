@@ -28,6 +28,8 @@ pub struct CreateScheduleRequest {
     pub cron: String,
     /// IANA time zone the pattern is read in (default `UTC`).
     pub timezone: Option<String>,
+    /// One of the spec's types (`email` and `webhook` jobs are jobwatch's own).
+    #[schema(schema_with = JobType::submittable_schema)]
     pub job_type: JobType,
     /// The jobs' metadata, any JSON object; defaults to `{}`.
     #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]

@@ -76,7 +76,7 @@ impl ScheduleService {
         let timezone = req.timezone.unwrap_or_else(|| "UTC".into());
         let spec = CronSpec::parse(&req.cron, &timezone).map_err(invalid)?;
         let (metadata, priority, max_retries) =
-            job_options(req.metadata, req.priority, req.max_retries).map_err(invalid)?;
+            job_options(req.job_type, req.metadata, req.priority, req.max_retries).map_err(invalid)?;
         let now = self.clock.now();
         let new = NewSchedule {
             name: name.to_owned(),

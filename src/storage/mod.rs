@@ -14,6 +14,7 @@ macro_rules! job_columns {
 pub mod history;
 pub mod imports;
 pub mod live;
+pub mod notify;
 mod postgres;
 pub mod queue;
 pub mod schedules;
@@ -32,6 +33,7 @@ use uuid::Uuid;
 pub use history::HistoryStore;
 pub use imports::ImportStore;
 pub use live::LiveStore;
+pub use notify::NotifyStore;
 pub use postgres::PgStore;
 pub use queue::{Beat, ClaimKey, Held, Listener, Queue, Signal, Written};
 pub use schedules::ScheduleStore;
@@ -134,7 +136,9 @@ pub trait ChangeFeed: Send {
 /// Every statement that writes jobs reports the jobs it changed (their id, owner and new
 /// version) on [`Store::events`], once per statement, and the job-writing methods return them.
 #[async_trait]
-pub trait Store: Queue + ScheduleStore + ImportStore + HistoryStore + LiveStore + Send + Sync + 'static {
+pub trait Store:
+    Queue + ScheduleStore + ImportStore + HistoryStore + LiveStore + NotifyStore + Send + Sync + 'static
+{
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 

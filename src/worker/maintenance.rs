@@ -1,5 +1,5 @@
 //! Upkeep every node does: turn due cron ticks into jobs, rescue the jobs of dead workers,
-//! prune old finished jobs. All are safe to run on many nodes at once. Each pass is a function
+//! prune old finished jobs, start due digest emails. All are safe to run on many nodes at once. Each pass is a function
 //! of its own: the background loop here calls it on its interval, [`Worker::step`] once.
 
 use super::Worker;
@@ -16,7 +16,8 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) {
     let mut rescue = tokio::time::interval(s.rescue_every);
     let mut prune = tokio::time::interval(s.prune_every);
     let mut schedule = tokio::time::interval(s.schedule_every);
-    for tick in [&mut rescue, &mut prune, &mut schedule] {
+    let mut digest = tokio::time::interval(s.digest_every);
+    for tick in [&mut rescue, &mut prune, &mut schedule, &mut digest] {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
@@ -25,6 +26,7 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) {
             _ = rescue.tick() => warn_if_failed("rescuing expired leases", rescue_expired(&worker).await),
             _ = prune.tick() => warn_if_failed("pruning finished jobs", prune_finished(&worker, &stop).await),
             _ = schedule.tick() => warn_if_failed("firing due schedules", fire_schedules(&worker).await),
+            _ = digest.tick() => warn_if_failed("starting due digests", start_digests(&worker).await),
         }
     }
 }
@@ -43,6 +45,17 @@ pub(super) async fn fire_schedules(worker: &Worker) -> Result<usize, ScheduleErr
         tracing::debug!(jobs = fired, "scheduled jobs created");
     }
     Ok(fired)
+}
+
+/// Turns users' waiting outcomes into digest email jobs once due; returns how many jobs.
+pub(super) async fn start_digests(worker: &Worker) -> Result<usize, StoreError> {
+    let inner = &worker.inner;
+    let started =
+        crate::notify::digest::start_due(inner.store.as_ref(), inner.clock.now(), inner.settings.digest).await?;
+    if started > 0 {
+        tracing::debug!(jobs = started, "digest emails started");
+    }
+    Ok(started)
 }
 
 /// Puts jobs whose lease expired back in the queue (or fails them, out of retries); returns how many.

@@ -3,6 +3,7 @@
 
 use super::Backoff;
 use crate::jobs::JobType;
+use crate::notify::DigestTiming;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -29,6 +30,10 @@ pub struct WorkerSettings {
     pub prune_every: Duration,
     /// How often due schedule ticks are turned into jobs.
     pub schedule_every: Duration,
+    /// When users' finished jobs become a digest email.
+    pub digest: DigestTiming,
+    /// How often due digests are started.
+    pub digest_every: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -45,6 +50,8 @@ impl Default for WorkerSettings {
             rescue_every: Duration::from_secs(5),
             prune_every: Duration::from_secs(60),
             schedule_every: Duration::from_secs(1),
+            digest: DigestTiming::default(),
+            digest_every: Duration::from_secs(2),
         }
     }
 }

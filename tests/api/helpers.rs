@@ -62,7 +62,20 @@ pub fn test_settings() -> AppSettings {
         },
         // Read at every scrape: a test sees the queue as it is now.
         metrics: jobwatch::metrics::MetricsSettings::default(),
+        // Nothing is written unless a test's user opts in; tests of email set their own.
+        mail: test_mail(jobwatch::notify::Mailer::files(
+            std::env::temp_dir().join("jobwatch-test-mail").join(uuid::Uuid::new_v4().to_string()),
+        )),
     }
+}
+
+/// Mail through `mailer`, from jobwatch@test, linking to http://jobwatch.test.
+pub fn test_mail(mailer: jobwatch::notify::Mailer) -> jobwatch::notify::Mail {
+    let settings = jobwatch::notify::MailSettings {
+        from: "jobwatch <jobwatch@test.example>".into(),
+        public_url: "http://jobwatch.test".into(),
+    };
+    jobwatch::notify::Mail { mailer, settings }
 }
 
 pub struct TestResponse {
@@ -356,6 +369,8 @@ pub fn fast_worker_settings() -> jobwatch::worker::WorkerSettings {
         rescue_every: Duration::from_millis(50),
         prune_every: Duration::from_secs(3600),
         schedule_every: Duration::from_millis(20),
+        digest: jobwatch::notify::DigestTiming { quiet: Duration::from_secs(10), max_wait: Duration::from_secs(60) },
+        digest_every: Duration::from_millis(20),
     }
 }
 
@@ -379,7 +394,12 @@ impl TestApp {
         jobwatch::worker::Worker::new(
             self.store.clone(),
             self.clock.clone(),
-            jobwatch::startup::handlers(self.store.clone(), self.objects.clone(), &self.state.metrics),
+            jobwatch::startup::handlers(
+                self.store.clone(),
+                self.objects.clone(),
+                &self.state.metrics,
+                &self.state.mail,
+            ),
             settings,
             self.state.metrics.clone(),
         )

@@ -121,6 +121,8 @@ pub fn view(state: &AppState, job: Job) -> Json<JobResponse> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJobRequest {
+    /// One of the spec's types; `email` and `webhook` jobs are jobwatch's own (422).
+    #[schema(schema_with = JobType::submittable_schema)]
     pub job_type: JobType,
     pub related_dataset_id: Option<Uuid>,
     /// Any JSON object; defaults to `{}`.

@@ -3,6 +3,7 @@
 mod history;
 mod imports;
 mod live;
+mod notify;
 mod queue;
 mod schedules;
 

@@ -5,6 +5,7 @@ mod errors;
 mod history;
 mod imports;
 mod live;
+mod notify;
 mod queue;
 mod schedules;
 
