@@ -21,6 +21,9 @@ run_tests() {
 # The S3 tests start a real S3-compatible server (moto); installed on first use.
 JOBWATCH_TEST_S3_SERVER=$(bash "$(dirname "$0")/s3-server.sh")
 export JOBWATCH_TEST_S3_SERVER
+# The email tests start a real SMTP server (aiosmtpd); installed on first use.
+JOBWATCH_TEST_SMTP_PYTHON=$(bash "$(dirname "$0")/smtp-server.sh")
+export JOBWATCH_TEST_SMTP_PYTHON
 
 url=${JOBWATCH_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 export JOBWATCH_TEST_DATABASE_URL=$url

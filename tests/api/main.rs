@@ -23,6 +23,7 @@ mod jobs_lifecycle;
 mod live;
 mod live_nodes;
 mod metrics;
+mod notify_email;
 mod operations;
 mod s3;
 mod schedules;

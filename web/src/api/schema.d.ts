@@ -86,14 +86,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling user. */
+        /** The calling user, with their notification settings. */
         get: operations["me"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change the caller's own settings; answers as `GET /auth/me`. */
+        patch: operations["update_me"];
         trace?: never;
     };
     "/api/v2/auth/session": {
@@ -607,7 +608,8 @@ export interface components {
             format: components["schemas"]["ExportFormat"];
         };
         CreateJobRequest: {
-            job_type: components["schemas"]["JobType"];
+            /** @enum {string} */
+            job_type: "import" | "export" | "validation" | "processing";
             /**
              * Format: int32
              * @description 0..=100 retries after retryable failures (default 3).
@@ -633,7 +635,8 @@ export interface components {
         CreateScheduleRequest: {
             /** @description Standard cron: 5 fields, or 6 with seconds first (`*\/30 * * * * *`); `@hourly` etc. */
             cron: string;
-            job_type: components["schemas"]["JobType"];
+            /** @enum {string} */
+            job_type: "import" | "export" | "validation" | "processing";
             /**
              * Format: int32
              * @description The jobs' retries, 0..=100 (default 3).
@@ -703,6 +706,11 @@ export interface components {
             /** @description Rows changed so they fit the header: padded short rows, dropped extra cells. */
             warnings: components["schemas"]["Warning"][];
         };
+        /**
+         * @description Which outcomes of their own jobs a user is mailed about.
+         * @enum {string}
+         */
+        EmailNotify: "off" | "failures" | "all";
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -798,10 +806,11 @@ export interface components {
          */
         JobStatus: "pending" | "running" | "completed" | "failed" | "cancelled";
         /**
-         * @description What kind of work a job does (the spec's four types).
+         * @description What kind of work a job does: the spec's four types, which anyone may submit, and the
+         *     notifications jobwatch sends as jobs of their own (see [`JobType::is_internal`]).
          * @enum {string}
          */
-        JobType: "import" | "export" | "validation" | "processing";
+        JobType: "import" | "export" | "validation" | "processing" | "email" | "webhook";
         /** @description A message on `GET /api/v2/jobs/ws` (server to client; clients send nothing). */
         LiveMessage: {
             /** @description Newest first. */
@@ -827,6 +836,18 @@ export interface components {
             /** @description Always `bearer`. */
             token_type: string;
             user: components["schemas"]["User"];
+        };
+        /** @description The calling user and their settings. */
+        Me: components["schemas"]["User"] & {
+            notify: components["schemas"]["NotifySettings"];
+        };
+        /** @description What a user is told of their own jobs' outcomes. */
+        NotifySettings: {
+            /**
+             * @description `off` (the default), `failures` (failed jobs) or `all` (every finished job), mailed to the
+             *     user's own address, many outcomes in a short time as one digest.
+             */
+            email: components["schemas"]["EmailNotify"];
         };
         ProgressRequest: {
             /**
@@ -938,6 +959,9 @@ export interface components {
             /** Format: int64 */
             failed: number;
             job_type: components["schemas"]["JobType"];
+        };
+        UpdateMeRequest: {
+            notify?: components["schemas"]["NotifySettings"] | null;
         };
         UpdateUserRequest: {
             /**
@@ -1256,10 +1280,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["Me"];
                 };
             };
             401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    update_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateMeRequest"];
+            };
+        };
+        responses: {
+            /** @description The caller, with the new settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            422: components["responses"]["InvalidBody"];
             503: components["responses"]["Unavailable"];
         };
     };
