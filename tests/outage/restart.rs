@@ -68,7 +68,8 @@ async fn postgres_restart_under_load_answers_503_then_resumes_and_runs_every_job
     let second = Instant::now();
     restart(&cluster, &serve, "fast").await;
     // Traffic goes on after the restart too: connections the pool held across it must not 500.
-    wait_until(&cluster, "the first jobs to complete", "status = 'completed'", |n| n >= JOBS as i64).await;
+    wait_until(&cluster, "as many jobs as were enqueued to complete", "status = 'completed'", |n| n >= JOBS as i64)
+        .await;
     stop_traffic.cancel();
     let mut answers = Vec::new();
     for task in traffic {
