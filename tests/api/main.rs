@@ -9,6 +9,7 @@ mod admin_stats;
 mod auth;
 mod errors;
 mod exports;
+mod import_disk_full;
 mod import_errors;
 mod import_files;
 mod import_interruptions;
