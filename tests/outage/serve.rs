@@ -78,6 +78,13 @@ impl Serve {
         Ok(Answer { status, retry_after, body })
     }
 
+    /// `GET /metrics`, as text (the node's counters since it started).
+    pub async fn metrics(&self) -> String {
+        let res = self.client.get(format!("http://{}/metrics", self.addr)).send().await.expect("GET /metrics");
+        assert_eq!(res.status(), StatusCode::OK);
+        res.text().await.unwrap()
+    }
+
     pub async fn login(&self) -> String {
         let body = serde_json::json!({"email": "admin@localhost", "password": ADMIN_PASSWORD});
         let answer = self.call(Method::POST, "/api/v2/auth/login", None, Some(&body)).await.unwrap();
