@@ -11,6 +11,7 @@ macro_rules! job_columns {
     };
 }
 
+pub mod finished;
 pub mod history;
 pub mod imports;
 pub mod live;
@@ -30,6 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
+pub use finished::FinishedStore;
 pub use history::HistoryStore;
 pub use imports::ImportStore;
 pub use live::LiveStore;
@@ -142,7 +144,7 @@ pub trait ChangeFeed: Send {
 /// version) on [`Store::events`], once per statement, and the job-writing methods return them.
 #[async_trait]
 pub trait Store:
-    Queue + ScheduleStore + ImportStore + HistoryStore + LiveStore + NotifyStore + Send + Sync + 'static
+    Queue + ScheduleStore + ImportStore + HistoryStore + FinishedStore + LiveStore + NotifyStore + Send + Sync + 'static
 {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;

@@ -371,6 +371,7 @@ pub fn fast_worker_settings() -> jobwatch::worker::WorkerSettings {
         schedule_every: Duration::from_millis(20),
         digest: jobwatch::notify::DigestTiming { quiet: Duration::from_secs(10), max_wait: Duration::from_secs(60) },
         digest_every: Duration::from_millis(20),
+        rollup_every: Duration::from_millis(20),
     }
 }
 
