@@ -18,7 +18,17 @@ pub const ROLLUP_LAG: Duration = Duration::minutes(5);
 /// pass folds the last day at most), and deleted.
 pub const ROLLUP_KEEP: Duration = Duration::days(1);
 
+/// A fold reaching less far than this before now is caught up by the overview's own read (a
+/// node with no workers runs no pass); usually the pass keeps it within a minute of the lag.
+pub const ROLLUP_STALE: Duration = Duration::minutes(10);
+
 const MINUTE: Duration = Duration::minutes(1);
+
+/// What a fold at `now` covers: up to `until` (the lag ago), from no earlier than `oldest`.
+pub fn fold_bounds(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let until = floor_minute(now - ROLLUP_LAG);
+    (until, until - ROLLUP_KEEP)
+}
 
 /// Finished jobs of one type and status in one minute (`minute` to `minute + 1 min`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -278,7 +278,13 @@ impl JobService {
         let queue = self.store.queue_depth().await?;
         let (day, hour) = (now - stats::DAY, now - stats::HOUR);
         // Whole folded minutes where they answer exactly, the completion index for the rest.
-        let (done, minutes) = self.store.finished_minutes(day).await?;
+        let (mut done, mut minutes) = self.store.finished_minutes(day).await?;
+        if done.is_none_or(|done| done < now - finished::ROLLUP_STALE) {
+            let (until, oldest) = finished::fold_bounds(now);
+            if self.store.roll_up_finished(until, oldest).await?.is_some() {
+                (done, minutes) = self.store.finished_minutes(day).await?;
+            }
+        }
         let reads = finished::plan(day, hour, done);
         let index = self.store.finished_counts(&reads.index, hour).await?;
         let finished = finished::combine(&reads, hour, &minutes, &index);

@@ -4,7 +4,7 @@
 //! of its own: the background loop here calls it on its interval, [`Worker::step`] once.
 
 use super::Worker;
-use crate::jobs::finished::{ROLLUP_KEEP, ROLLUP_LAG, floor_minute};
+use crate::jobs::finished::fold_bounds;
 use crate::schedules::ScheduleError;
 use crate::storage::StoreError;
 use tokio_util::sync::CancellationToken;
@@ -62,12 +62,11 @@ pub(super) async fn start_digests(worker: &Worker) -> Result<usize, StoreError> 
     Ok(started)
 }
 
-/// Folds the jobs finished up to [`ROLLUP_LAG`] ago into per-minute counts (the admins'
+/// Folds the jobs finished up to `ROLLUP_LAG` ago into per-minute counts (the admins'
 /// overview reads those instead of a day of jobs); returns how far the fold reaches.
 pub(super) async fn roll_up_finished(worker: &Worker) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-    let now = worker.inner.clock.now();
-    let until = floor_minute(now - ROLLUP_LAG);
-    worker.inner.store.roll_up_finished(until, floor_minute(until - ROLLUP_KEEP)).await
+    let (until, oldest) = fold_bounds(worker.inner.clock.now());
+    worker.inner.store.roll_up_finished(until, oldest).await
 }
 
 /// Puts jobs whose lease expired back in the queue (or fails them, out of retries); returns how many.

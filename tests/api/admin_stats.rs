@@ -122,5 +122,15 @@ contract_tests! {
         // A second pass has nothing new to fold and counts nothing twice.
         app.worker(crate::helpers::fast_worker_settings()).step().await.unwrap();
         assert_eq!(windows(app, &admin).await, before);
+
+        // The worker's pass folds on its own (the overview folds only when the fold is
+        // 10 min behind): a job finished since, folded by a step, then deleted, still counts.
+        let d = job(app, &ann, "processing", &["start", "complete"]).await;
+        app.clock.advance(Duration::minutes(6));
+        app.worker(crate::helpers::fast_worker_settings()).step().await.unwrap();
+        app.sql(&format!("delete from background_jobs where id = '{}'", d["id"].as_str().unwrap())).await.unwrap();
+        let after = app.get("/api/v2/admin/stats", &admin).await.body;
+        let processing = json!({"job_type": "processing", "completed": 1, "failed": 0, "cancelled": 0});
+        assert!(after["last_day"]["by_type"].as_array().unwrap().contains(&processing), "{after}");
     }
 }
