@@ -24,5 +24,6 @@ pub mod storage;
 pub mod telemetry;
 pub mod text_enum;
 pub mod users;
+pub mod webhooks;
 pub mod web;
 pub mod worker;

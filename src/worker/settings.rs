@@ -34,6 +34,8 @@ pub struct WorkerSettings {
     pub digest: DigestTiming,
     /// How often due digests are started.
     pub digest_every: Duration,
+    /// How often ended jobs' webhook events are turned into delivery jobs.
+    pub webhook_every: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -52,6 +54,7 @@ impl Default for WorkerSettings {
             schedule_every: Duration::from_secs(1),
             digest: DigestTiming::default(),
             digest_every: Duration::from_secs(2),
+            webhook_every: Duration::from_millis(500),
         }
     }
 }
