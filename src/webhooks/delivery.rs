@@ -151,7 +151,13 @@ pub struct Event<'a> {
 
 /// Sends `event` to `endpoint` and writes the attempt in its delivery log. A log that cannot
 /// be written is only logged: the event must not be sent again because of it.
-pub async fn deliver(store: &dyn Store, sender: &Sender, endpoint: &Webhook, event: Event<'_>, now: DateTime<Utc>) -> (Delivery, Verdict) {
+pub async fn deliver(
+    store: &dyn Store,
+    sender: &Sender,
+    endpoint: &Webhook,
+    event: Event<'_>,
+    now: DateTime<Utc>,
+) -> (Delivery, Verdict) {
     let sent = sender.send(&endpoint.url, &endpoint.secret, event.id, now.timestamp(), event.body).await;
     let delivery = Delivery {
         event_id: event.id.to_owned(),

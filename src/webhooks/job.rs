@@ -20,7 +20,8 @@ impl JobHandler for WebhookHandler {
     async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError> {
         let order: DeliveryOrder = serde_json::from_value(ctx.metadata().clone())
             .map_err(|e| HandlerError::Permanent(format!("a webhook job's metadata: {e}")))?;
-        let Some(endpoint) = self.0.store.find_webhook(order.endpoint_id).await.map_err(HandlerError::retryable)? else {
+        let Some(endpoint) = self.0.store.find_webhook(order.endpoint_id).await.map_err(HandlerError::retryable)?
+        else {
             // Deleted since the event: nobody is waiting for it any more.
             tracing::debug!(endpoint = %order.endpoint_id, "webhook endpoint gone; event dropped");
             return Ok(());

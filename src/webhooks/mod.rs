@@ -50,11 +50,7 @@ pub struct WebhookSettings {
 
 impl Default for WebhookSettings {
     fn default() -> Self {
-        Self {
-            allow_private: false,
-            timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(5),
-        }
+        Self { allow_private: false, timeout: Duration::from_secs(10), connect_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -147,5 +143,5 @@ pub fn parse_events(text: &str) -> Result<Vec<WebhookEvent>, crate::text_enum::U
 pub fn events_schema() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
     let name = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(WebhookEvent::NAMES.iter().copied()));
-    ArrayBuilder::new().items(name).build()
+    ArrayBuilder::new().items(name).min_items(Some(1)).build()
 }

@@ -14,8 +14,7 @@ fn webhook_from_row(row: &PgRow) -> StoreResult<Webhook> {
     let id: Uuid = row.try_get("id")?;
     let events: String = row.try_get("events")?;
     Ok(Webhook {
-        events: parse_events(&events)
-            .map_err(|e| StoreError::BadRow { id: id.to_string(), problem: e.to_string() })?,
+        events: parse_events(&events).map_err(|e| StoreError::BadRow { id: id.to_string(), problem: e.to_string() })?,
         owner_id: row.try_get("owner_id")?,
         url: row.try_get("url")?,
         secret: row.try_get("secret")?,
@@ -60,9 +59,9 @@ impl WebhookStore for PgStore {
         let row = sqlx::query(
             "select id, owner_id, url, events, secret, created_at, created_by from webhook_endpoints where id = $1",
         )
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(webhook_from_row).transpose()
     }
 

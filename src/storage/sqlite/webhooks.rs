@@ -58,9 +58,9 @@ impl WebhookStore for SqliteStore {
         let row = sqlx::query(
             "select id, owner_id, url, events, secret, created_at, created_by from webhook_endpoints where id = ?1",
         )
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(webhook_from_row).transpose()
     }
 
@@ -154,7 +154,8 @@ impl WebhookStore for SqliteStore {
             .bind(event.event.as_str())
             .fetch_all(&mut *tx)
             .await?;
-            let endpoints: Vec<Uuid> = endpoints.iter().map(|e| parse_column(&job_id, e)).collect::<StoreResult<_>>()?;
+            let endpoints: Vec<Uuid> =
+                endpoints.iter().map(|e| parse_column(&job_id, e)).collect::<StoreResult<_>>()?;
             for job in jobs(&event, &endpoints) {
                 super::bind_new_job(
                     sqlx::query(
