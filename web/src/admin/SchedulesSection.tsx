@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, unwrap } from '../api/client';
-import type { Job } from '../api/types';
+import type { SubmittableType } from '../api/types';
 import { when } from '../components/jobText';
 import { TYPES } from '../history/filters';
 
@@ -11,7 +11,7 @@ export function SchedulesSection() {
   const schedules = useQuery({ queryKey: ['admin', 'schedules'], queryFn: () => unwrap(api.GET('/api/v2/schedules')) });
   const refresh = () => void client.invalidateQueries({ queryKey: ['admin', 'schedules'] });
   const add = useMutation({
-    mutationFn: (body: { name: string; cron: string; job_type: Job['type']; timezone?: string }) => unwrap(api.POST('/api/v2/schedules', { body })),
+    mutationFn: (body: { name: string; cron: string; job_type: SubmittableType; timezone?: string }) => unwrap(api.POST('/api/v2/schedules', { body })),
     onSuccess: refresh,
   });
   const remove = useMutation({
@@ -20,7 +20,7 @@ export function SchedulesSection() {
   });
   const [name, setName] = useState('');
   const [cron, setCron] = useState('0 * * * *');
-  const [type, setType] = useState<Job['type']>('validation');
+  const [type, setType] = useState<SubmittableType>('validation');
   const [timezone, setTimezone] = useState('UTC');
 
   const submit = (event: FormEvent) => {
@@ -71,7 +71,7 @@ export function SchedulesSection() {
         </label>
         <label>
           Job type
-          <select value={type} onChange={(e) => setType(e.target.value as Job['type'])}>
+          <select value={type} onChange={(e) => setType(e.target.value as SubmittableType)}>
             {TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
           </select>
         </label>

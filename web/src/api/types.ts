@@ -4,6 +4,8 @@ import type { components } from './schema';
 type Schemas = components['schemas'];
 export type Job = Schemas['JobResponse'];
 export type JobStatus = Job['status'];
+/** The types a person or a schedule may create (`email` and `webhook` jobs are jobwatch's own). */
+export type SubmittableType = Schemas['CreateScheduleRequest']['job_type'];
 export type User = Schemas['User'];
 export type LiveMessage = Schemas['LiveMessage'];
 

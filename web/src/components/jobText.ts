@@ -6,6 +6,8 @@ const TYPE_NAMES: Record<Job['type'], string> = {
   export: 'Export',
   validation: 'Validation',
   processing: 'Processing',
+  email: 'Email',
+  webhook: 'Webhook',
 };
 
 export function jobTitle(job: Job): string {
