@@ -74,6 +74,7 @@ pub struct WebhookView {
     pub id: Uuid,
     pub url: String,
     /// The events it is sent.
+    #[schema(schema_with = events_schema)]
     pub events: Vec<WebhookEvent>,
     /// Told of every user's jobs (an admin's endpoint), not only its owner's.
     pub global: bool,
@@ -138,8 +139,8 @@ pub fn parse_events(text: &str) -> Result<Vec<WebhookEvent>, crate::text_enum::U
     text.split(',').filter(|s| !s.is_empty()).map(str::parse).collect()
 }
 
-/// The OpenAPI schema of a list of events: their names (the derived one would lowercase the
-/// variants' names, not the dotted ones).
+/// The OpenAPI schema of a list of events, by their names: what `text_enum` derives would list
+/// the variants' names lowercased (`jobcompleted`), not the dotted ones.
 pub fn events_schema() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
     let name = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(WebhookEvent::NAMES.iter().copied()));

@@ -1132,19 +1132,13 @@ export interface components {
              */
             rows: number;
         };
-        /**
-         * @description What an endpoint can be told: a job of its owner's (or, global, anyone's) ended.
-         * @enum {string}
-         */
-        WebhookEvent: "jobcompleted" | "jobfailed" | "jobcancelled";
         /** @description An endpoint as the API lists it: everything but the secret. */
         WebhookView: {
             /** Format: date-time */
             created_at: string;
             /** Format: uuid */
             created_by?: string | null;
-            /** @description The events it is sent. */
-            events: components["schemas"]["WebhookEvent"][];
+            events: ("job.completed" | "job.failed" | "job.cancelled")[];
             /** @description Told of every user's jobs (an admin's endpoint), not only its owner's. */
             global: boolean;
             /** Format: uuid */
