@@ -1,14 +1,19 @@
 //! A real HTTP endpoint for webhook tests: an axum server on 127.0.0.1:0 that records every
-//! request and answers with the statuses it is told to, in order (then 200).
+//! request and answers with the statuses it is told to, in order (then 200). A 3xx points to
+//! `/elsewhere`; [`HANG`] never answers.
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use hmac::{KeyInit, Mac};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+
+/// An "answer" that keeps the request waiting for good.
+pub const HANG: u16 = 0;
 
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -82,8 +87,15 @@ impl Drop for Receiver {
     }
 }
 
-async fn record(State(shared): State<Shared>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn record(State(shared): State<Shared>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     shared.seen.lock().unwrap().push(Received { path: uri.path().to_owned(), headers, body });
     let status = shared.answers.lock().unwrap().pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).unwrap()
+    if status == HANG {
+        std::future::pending::<()>().await;
+    }
+    let status = StatusCode::from_u16(status).unwrap();
+    match status.is_redirection() {
+        true => (status, [(header::LOCATION, "/elsewhere")]).into_response(),
+        false => status.into_response(),
+    }
 }

@@ -3,7 +3,7 @@
 //! log, the test-send, and the SSRF guard at registration and at delivery.
 
 use crate::helpers::{TestApp, TestUser, contract_tests, fast_worker_settings, test_settings};
-use crate::webhook_receiver::Receiver;
+use crate::webhook_receiver::{HANG, Receiver};
 use axum::http::{Method, StatusCode};
 use chrono::Duration;
 use jobwatch::startup::AppSettings;
@@ -11,14 +11,14 @@ use jobwatch::webhooks::WebhookSettings;
 use serde_json::{Value, json};
 
 /// Registers an endpoint as `user`; asserts 201 and returns the answer (with the secret).
-async fn register(app: &TestApp, user: &TestUser, body: Value) -> Value {
+pub async fn register(app: &TestApp, user: &TestUser, body: Value) -> Value {
     let res = app.post("/api/v2/webhooks", user, body).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     res.body
 }
 
 /// A `validation` job of `user`'s (no worker runs that type) taken to `end` through the API.
-async fn ended_job(app: &TestApp, user: &TestUser, end: &str) -> Value {
+pub async fn ended_job(app: &TestApp, user: &TestUser, end: &str) -> Value {
     let job = app.create_job(user, "validation").await;
     if end != "cancel" {
         assert_eq!(app.act(user, &job["id"], "start", json!({})).await.status, StatusCode::OK);
@@ -307,5 +307,58 @@ contract_tests! {
         assert_eq!(step.webhooks, 1);
         assert_eq!(app.count_rows("webhook_outbox", "true").await, 0, "taken by the pass");
         assert_eq!(receiver.received().len(), 1);
+    }
+
+    async fn redirects_are_not_followed(app) {
+        let ann = app.new_user("ann@example.com").await;
+        let receiver = Receiver::start().await;
+        receiver.answer(&[307]);
+        let hook = register(app, &ann, json!({"url": receiver.url("/hook")})).await;
+        ended_job(app, &ann, "complete").await;
+        app.worker(fast_worker_settings()).step().await.unwrap();
+        let paths: Vec<String> = receiver.received().iter().map(|r| r.path.clone()).collect();
+        assert_eq!(paths, ["/hook"], "never to /elsewhere");
+        assert_eq!(app.count_jobs("job_type = 'webhook' and status = 'failed'").await, 1);
+        let log = deliveries(app, &ann, &hook).await;
+        assert_eq!(log[0]["status_code"], 307);
+        assert!(log[0]["error"].as_str().unwrap().contains("redirects are not followed"), "{}", log[0]);
+    }
+
+    async fn an_endpoint_that_does_not_answer_in_time_is_retried(app) {
+        let timeout = std::time::Duration::from_millis(300);
+        let webhooks = WebhookSettings { allow_private: true, timeout, connect_timeout: timeout };
+        let node = app.node(AppSettings { webhooks, ..test_settings() });
+        let ann = node.new_user("ann@example.com").await;
+        let receiver = Receiver::start().await;
+        receiver.answer(&[HANG]);
+        let hook = register(&node, &ann, json!({"url": receiver.url("/hook")})).await;
+        ended_job(&node, &ann, "complete").await;
+        // The step waits the client's real timeout: the clock it is cut by is the network's.
+        let worker = node.worker(fast_worker_settings());
+        worker.step().await.unwrap();
+        assert_eq!(node.count_jobs("job_type = 'webhook' and status = 'pending' and retry_count = 1").await, 1);
+        let log = deliveries(&node, &ann, &hook).await;
+        assert_eq!(log[0]["status_code"], Value::Null);
+        assert!(log[0]["error"].as_str().unwrap().contains("timed out"), "{}", log[0]);
+        node.clock.advance(Duration::seconds(11));
+        worker.step().await.unwrap();
+        assert_eq!(node.count_jobs("job_type = 'webhook' and status = 'completed'").await, 1);
+        assert_eq!(receiver.received().len(), 2);
+    }
+
+    async fn a_delivery_for_a_deleted_endpoint_sends_nothing(app) {
+        let ann = app.new_user("ann@example.com").await;
+        let receiver = Receiver::start().await;
+        let hook = register(app, &ann, json!({"url": receiver.url("/hook")})).await;
+        ended_job(app, &ann, "complete").await;
+        let worker = app.worker(fast_worker_settings());
+        // The delivery job is made, then its endpoint removed before a worker runs it.
+        assert_eq!(app.count_rows("webhook_outbox", "true").await, 1);
+        jobwatch::webhooks::fanout::start_due(app.store.as_ref(), app.clock_now()).await.unwrap();
+        let path = format!("/api/v2/webhooks/{}", hook["id"].as_str().unwrap());
+        assert_eq!(app.request(Method::DELETE, &path, Some(&ann.token), None).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(worker.step().await.unwrap().ran.len(), 1);
+        assert!(receiver.received().is_empty());
+        assert_eq!(app.count_jobs("job_type = 'webhook' and status = 'completed'").await, 1);
     }
 }
