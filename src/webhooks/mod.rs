@@ -123,13 +123,6 @@ pub struct Delivery {
     pub at: DateTime<Utc>,
 }
 
-impl Delivery {
-    /// A 2xx answer.
-    pub fn delivered(&self) -> bool {
-        self.error.is_none()
-    }
-}
-
 /// Events joined into the text column `events` (`job.completed,job.failed`), and back.
 pub fn events_text(events: &[WebhookEvent]) -> String {
     events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(",")
