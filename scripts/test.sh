@@ -18,9 +18,19 @@ run_tests() {
   return "$status"
 }
 
+# Clusters of restart tests killed before their cleanup (tests/outage/cluster.rs): SIGQUIT is an
+# immediate shutdown. Only old ones: another run on this machine may be using a young one.
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'jobwatch-pg-*' -mmin +30 2>/dev/null | while read -r dir; do
+  pid=$(head -1 "$dir/data/postmaster.pid" 2>/dev/null) && kill -QUIT "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+done
+
 # The S3 tests start a real S3-compatible server (moto); installed on first use.
 JOBWATCH_TEST_S3_SERVER=$(bash "$(dirname "$0")/s3-server.sh")
 export JOBWATCH_TEST_S3_SERVER
+# The email tests start a real SMTP server (aiosmtpd); installed on first use.
+JOBWATCH_TEST_SMTP_PYTHON=$(bash "$(dirname "$0")/smtp-server.sh")
+export JOBWATCH_TEST_SMTP_PYTHON
 
 url=${JOBWATCH_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 export JOBWATCH_TEST_DATABASE_URL=$url

@@ -417,6 +417,8 @@ impl WorkerArgs {
             // Finer than the quiet time is no use; coarser than a second delays every digest.
             digest_every: self.mail.digest_quiet.clamp(Duration::from_millis(100), Duration::from_secs(2)),
             webhook_every: Duration::from_millis(500),
+            // Often enough to keep the unfolded tail (read from the index) a few minutes long.
+            rollup_every: Duration::from_secs(30),
         })
     }
 }

@@ -199,6 +199,10 @@ impl From<ImportError> for ApiError {
             ImportError::Cancelled => ApiError::new(StatusCode::CONFLICT, "cancelled", message),
             ImportError::Job(e) => e.into(),
             ImportError::Store(e) => e.into(),
+            ImportError::StorageFull(cause) => {
+                tracing::error!(error = %cause, "object storage is full");
+                ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage", message)
+            }
             ImportError::Objects(e) => ApiError::internal(e),
         }
     }

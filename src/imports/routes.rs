@@ -251,6 +251,8 @@ pub async fn get_dataset(
         (status = 415, description = "`unsupported_file_type`: not a file type jobwatch imports (the message lists them)", body = ErrorBody),
         (status = 422, description = "`invalid_field`: no file, no supplier_id before it, a supplier_id that is not a \
             UUID, not a supplier of yours, or a reading field that is invalid or does not apply to the file's format", body = ErrorBody),
+        (status = 507, description = "`insufficient_storage`: the file store is full; nothing is kept and the job is \
+            failed saying so. Upload again once space is freed", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

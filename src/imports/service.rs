@@ -35,8 +35,21 @@ pub enum ImportError {
     Job(#[from] JobError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The file store has no room left (see [`crate::objects::is_storage_full`]).
+    #[error("the file store is full (no space left), so the file was not kept; upload it again once space is freed")]
+    StorageFull(object_store::Error),
     #[error("object storage: {0}")]
-    Objects(#[from] object_store::Error),
+    Objects(object_store::Error),
+}
+
+/// A full store is the client's to hear about (507), not an internal error.
+impl From<object_store::Error> for ImportError {
+    fn from(err: object_store::Error) -> Self {
+        match crate::objects::is_storage_full(&err) {
+            true => ImportError::StorageFull(err),
+            false => ImportError::Objects(err),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -92,7 +92,7 @@ impl ImportService {
                 let stored = match size {
                     // A last beat: a cancel requested meanwhile must not be lost in the hand-off.
                     Ok(size) => lease.beat(STORED - 1).await.map(|()| size),
-                    Err(e) => Err(ImportError::Objects(e)),
+                    Err(e) => Err(ImportError::from(e)),
                 };
                 match stored {
                     Ok(size) => self.hand_off(job.id, &key, size, &sha256, supplier.id).await,

@@ -2,6 +2,7 @@
 
 pub mod active_cache;
 pub mod events;
+pub mod finished;
 pub mod history;
 pub mod model;
 pub mod routes;

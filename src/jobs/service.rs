@@ -3,6 +3,7 @@
 
 use super::JobStatus;
 use super::events::Owners;
+use super::finished;
 use super::history::{HistoryError, HistoryFilter, MAX_PAGE, Owner, Position, QueueDepth};
 use super::model::{Job, JobType, NewJob, ViewedAt};
 use super::state::{Action, Actor, JobChange};
@@ -275,7 +276,18 @@ impl JobService {
     pub async fn admin_stats(&self) -> Result<AdminStats, JobError> {
         let now = self.clock.now();
         let queue = self.store.queue_depth().await?;
-        let finished = self.store.finished_counts(now - stats::DAY, now - stats::HOUR).await?;
+        let (day, hour) = (now - stats::DAY, now - stats::HOUR);
+        // Whole folded minutes where they answer exactly, the completion index for the rest.
+        let (mut done, mut minutes) = self.store.finished_minutes(day).await?;
+        if done.is_none_or(|done| done < now - finished::ROLLUP_STALE) {
+            let (until, oldest) = finished::fold_bounds(now);
+            if self.store.roll_up_finished(until, oldest).await?.is_some() {
+                (done, minutes) = self.store.finished_minutes(day).await?;
+            }
+        }
+        let reads = finished::plan(day, hour, done);
+        let index = self.store.finished_counts(&reads.index, hour).await?;
+        let finished = finished::combine(&reads, hour, &minutes, &index);
         Ok(AdminStats::new(now, queue, &finished))
     }
 

@@ -53,10 +53,8 @@ pub fn render(lines: &[DigestLine], public_url: &str) -> Digest {
         }
         html.push_str("</li>");
     }
-    let _ = write!(
-        text,
-        "You get these emails because you asked for them: {base}/ (turn them off with PATCH /api/v2/auth/me).\n"
-    );
+    let _ =
+        writeln!(text, "You get these emails because you asked for them: {base}/ (settings: PATCH /api/v2/auth/me).");
     let _ = write!(
         html,
         "</ul><p style=\"color:#666\">You get these emails because you asked for them on <a href=\"{0}/\">{0}</a>.</p></body></html>",

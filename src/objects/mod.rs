@@ -98,6 +98,12 @@ impl Objects {
         Ok(Self { store, local_root: None, described: format!("s3://{bucket}/{prefix}") })
     }
 
+    /// Any other `object_store` implementation, read and written only through it (tests wrap
+    /// one to make it fail as a real store would).
+    pub fn custom(store: Arc<dyn ObjectStore>, described: impl Into<String>) -> Self {
+        Self { store, local_root: None, described: described.into() }
+    }
+
     /// Removes what writers stopped by a crash left half-written (a local store's staging
     /// files older than `older_than`); S3 keeps no such files. Logged when it finds any.
     pub async fn remove_leftovers(&self, older_than: std::time::Duration) -> anyhow::Result<Swept> {
@@ -200,6 +206,26 @@ impl Objects {
     }
 }
 
+/// Whether `err` — an object store's, or an I/O error — says the store is out of space: ENOSPC
+/// (`StorageFull`) or a quota (`QuotaExceeded`) anywhere in its chain of causes. The one place
+/// that decides it; an upload maps it to 507 and fails its job saying so.
+pub fn is_storage_full(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) {
+                return true;
+            }
+            // `io::Error::source` skips the error it wraps; look at that one too.
+            if io.get_ref().is_some_and(|inner| is_storage_full(inner)) {
+                return true;
+            }
+        }
+        next = err.source();
+    }
+    false
+}
+
 fn local_error(key: &str, e: std::io::Error) -> object_store::Error {
     match e.kind() {
         std::io::ErrorKind::NotFound => object_store::Error::NotFound { path: key.to_owned(), source: Box::new(e) },
@@ -273,5 +299,21 @@ mod tests {
             assert_eq!(objects.local_path(key), None, "{key}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_full_disk_is_found_however_deep_the_store_wrapped_it() {
+        let enospc = || std::io::Error::from_raw_os_error(28);
+        let local = object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(enospc()) };
+        assert!(is_storage_full(&local));
+        // What a writer's shutdown hands back: the store's error inside an io::Error, inside ours.
+        let shutdown = std::io::Error::other(local);
+        assert!(is_storage_full(&object_store::Error::Generic { store: "writer", source: Box::new(shutdown) }));
+        assert!(is_storage_full(&std::io::Error::from_raw_os_error(122))); // EDQUOT
+        let other = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from_raw_os_error(13)),
+        };
+        assert!(!is_storage_full(&other));
     }
 }

@@ -1,13 +1,12 @@
-//! The history operations: pages of past jobs, a job's audit trail, the queue's depth, the
-//! finished jobs of the last day. Reads only.
+//! The history operations: pages of past jobs, a job's audit trail, the queue's depth. Reads
+//! only.
 
 use super::StoreResult;
 use crate::jobs::history::{HistoryFilter, QueueDepth};
 use crate::jobs::model::Job;
-use crate::jobs::stats::FinishedCount;
 use crate::jobs::timeline::AuditRecord;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+
 use uuid::Uuid;
 
 /// [`HistoryStore::queue_depth`] on both backends: one status per arm, each read from the
@@ -33,9 +32,4 @@ pub trait HistoryStore: Send + Sync {
     /// Every user's unfinished jobs counted by type and status (the claim and lease indexes
     /// hold exactly these rows), by type, then `pending` before `running`.
     async fn queue_depth(&self) -> StoreResult<Vec<QueueDepth>>;
-
-    /// Jobs finished at or after `day` counted by type and status, with how many of them
-    /// finished at or after `hour` (later than `day`): one range of the completion index,
-    /// whose entries carry the type and status, so the table's older jobs are never read.
-    async fn finished_counts(&self, day: DateTime<Utc>, hour: DateTime<Utc>) -> StoreResult<Vec<FinishedCount>>;
 }

@@ -11,6 +11,7 @@ macro_rules! job_columns {
     };
 }
 
+pub mod finished;
 pub mod history;
 pub mod imports;
 pub mod live;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
+pub use finished::FinishedStore;
 pub use history::HistoryStore;
 pub use imports::ImportStore;
 pub use live::LiveStore;
@@ -106,14 +108,19 @@ impl StoreError {
 fn is_unavailable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
-        // PostgreSQL: connection exceptions (08…), shutting down or starting up (57P01-57P03);
-        // SQLite: SQLITE_BUSY (5) or SQLITE_LOCKED (6) outlasting the busy timeout.
-        sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
-        }
+        sqlx::Error::Database(db) => is_unavailable_code(&db.code().unwrap_or_default()),
         _ => false,
     }
+}
+
+/// The codes a database answers with while it is away or not taking connections for now: the
+/// one place a restart, a failover or a crowd of clients is told from a bad statement.
+/// PostgreSQL: class 08 (connection exception), 57P01 (shut down by an administrator, as
+/// `pg_ctl stop -m fast` tells every connection), 57P02 (another backend crashed), 57P03 (starting
+/// up or shutting down: cannot connect now), 53300 (too many connections). SQLite: SQLITE_BUSY (5)
+/// or SQLITE_LOCKED (6) outlasting the busy timeout.
+fn is_unavailable_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "5" | "6")
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -139,7 +146,17 @@ pub trait ChangeFeed: Send {
 /// version) on [`Store::events`], once per statement, and the job-writing methods return them.
 #[async_trait]
 pub trait Store:
-    Queue + ScheduleStore + ImportStore + HistoryStore + LiveStore + NotifyStore + WebhookStore + Send + Sync + 'static
+    Queue
+    + ScheduleStore
+    + ImportStore
+    + HistoryStore
+    + FinishedStore
+    + LiveStore
+    + NotifyStore
+    + WebhookStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
@@ -264,6 +281,17 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
         assert!(matches!(StoreError::from(sqlx::Error::Io(io)), StoreError::Unavailable(_)));
         assert!(matches!(StoreError::from(sqlx::Error::RowNotFound), StoreError::Database(_)));
+    }
+
+    #[test]
+    fn a_restarting_or_crowded_database_is_unavailable_a_bad_statement_is_not() {
+        for code in ["08006", "08001", "08P01", "57P01", "57P02", "57P03", "53300", "5", "6"] {
+            assert!(is_unavailable_code(code), "{code}");
+        }
+        // A unique violation, a syntax error, a cancelled statement, a full disk on the server.
+        for code in ["23505", "42601", "57014", "53100", "2067", ""] {
+            assert!(!is_unavailable_code(code), "{code}");
+        }
     }
 
     #[test]

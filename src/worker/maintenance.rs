@@ -1,8 +1,10 @@
 //! Upkeep every node does: turn due cron ticks into jobs, rescue the jobs of dead workers,
-//! prune old finished jobs, start due digest emails and webhook deliveries. All are safe to run on many nodes at once. Each pass is a function
+//! prune old finished jobs, start due digest emails and webhook deliveries, fold finished jobs
+//! into the admins' per-minute counts. All are safe to run on many nodes at once. Each pass is a function
 //! of its own: the background loop here calls it on its interval, [`Worker::step`] once.
 
 use super::Worker;
+use crate::jobs::finished::fold_bounds;
 use crate::schedules::ScheduleError;
 use crate::storage::StoreError;
 use tokio_util::sync::CancellationToken;
@@ -18,7 +20,8 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) {
     let mut schedule = tokio::time::interval(s.schedule_every);
     let mut digest = tokio::time::interval(s.digest_every);
     let mut webhook = tokio::time::interval(s.webhook_every);
-    for tick in [&mut rescue, &mut prune, &mut schedule, &mut digest, &mut webhook] {
+    let mut rollup = tokio::time::interval(s.rollup_every);
+    for tick in [&mut rescue, &mut prune, &mut schedule, &mut digest, &mut webhook, &mut rollup] {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
@@ -29,6 +32,7 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) {
             _ = schedule.tick() => warn_if_failed("firing due schedules", fire_schedules(&worker).await),
             _ = digest.tick() => warn_if_failed("starting due digests", start_digests(&worker).await),
             _ = webhook.tick() => warn_if_failed("starting webhook deliveries", start_webhooks(&worker).await),
+            _ = rollup.tick() => warn_if_failed("folding finished jobs into minutes", roll_up_finished(&worker).await),
         }
     }
 }
@@ -68,6 +72,13 @@ pub(super) async fn start_webhooks(worker: &Worker) -> Result<usize, StoreError>
         tracing::debug!(jobs = started, "webhook deliveries started");
     }
     Ok(started)
+}
+
+/// Folds the jobs finished up to `ROLLUP_LAG` ago into per-minute counts (the admins'
+/// overview reads those instead of a day of jobs); returns how far the fold reaches.
+pub(super) async fn roll_up_finished(worker: &Worker) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    let (until, oldest) = fold_bounds(worker.inner.clock.now());
+    worker.inner.store.roll_up_finished(until, oldest).await
 }
 
 /// Puts jobs whose lease expired back in the queue (or fails them, out of retries); returns how many.

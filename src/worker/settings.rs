@@ -36,6 +36,8 @@ pub struct WorkerSettings {
     pub digest_every: Duration,
     /// How often ended jobs' webhook events are turned into delivery jobs.
     pub webhook_every: Duration,
+    /// How often finished jobs are folded into the admins' per-minute counts.
+    pub rollup_every: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -55,6 +57,7 @@ impl Default for WorkerSettings {
             digest: DigestTiming::default(),
             digest_every: Duration::from_secs(2),
             webhook_every: Duration::from_millis(500),
+            rollup_every: Duration::from_secs(30),
         }
     }
 }

@@ -48,6 +48,8 @@ impl Worker {
         let pruned = maintenance::prune_finished(self, &CancellationToken::new()).await?;
         let digests = maintenance::start_digests(self).await?;
         let webhooks = maintenance::start_webhooks(self).await?;
+        // Not in `Step`: it changes no job, only what the admins' overview reads.
+        maintenance::roll_up_finished(self).await?;
         self.restart_claims();
         let claimed = self.claim().await?;
         let ran = claimed.iter().map(|job| job.id).collect();

@@ -75,3 +75,62 @@ contract_tests! {
         assert_eq!(stats["last_day"]["by_type"], json!([]));
     }
 }
+
+/// The windows' counts as the API gives them: `(last_day, last_hour)` of (completed, failed, cancelled).
+async fn windows(app: &TestApp, admin: &TestUser) -> Value {
+    let stats = app.get("/api/v2/admin/stats", admin).await.body;
+    let counts = |w: &Value| json!([w["completed"], w["failed"], w["cancelled"], w["by_type"]]);
+    json!({"day": counts(&stats["last_day"]), "hour": counts(&stats["last_hour"])})
+}
+
+contract_tests! {
+    async fn finished_jobs_folded_into_minutes_are_counted_exactly_once(app) {
+        let ann = app.new_user("ann@example.com").await;
+        let admin = app.new_admin("root@example.com").await;
+        // Half a minute past a whole minute, so the hour's window starts inside a minute.
+        let seconds = app.clock_now().timestamp() % 60;
+        app.clock.advance(Duration::seconds(90 - seconds));
+        let a = job(app, &ann, "validation", &["start", "complete"]).await;
+        app.clock.advance(Duration::minutes(20) + Duration::seconds(15));
+        // 5 s before the hour's window starts, and 5 s into it: the same minute.
+        job(app, &ann, "export", &["start", "fail"]).await;
+        app.clock.advance(Duration::seconds(10));
+        job(app, &ann, "export", &["start", "complete"]).await;
+        app.clock.advance(Duration::minutes(40) - Duration::seconds(25));
+        let b = job(app, &ann, "validation", &["start", "fail"]).await;
+        app.clock.advance(Duration::minutes(10));
+        let c = job(app, &ann, "validation", &["cancel"]).await;
+        app.clock.advance(Duration::minutes(10));
+        // Not folded yet (the fold waits ROLLUP_LAG): from the index.
+        job(app, &ann, "validation", &["start", "complete"]).await;
+        app.clock.advance(Duration::seconds(20));
+
+        let before = windows(app, &admin).await;
+        assert_eq!(before["day"], json!([3, 2, 1, [
+            {"job_type": "export", "completed": 1, "failed": 1, "cancelled": 0},
+            {"job_type": "validation", "completed": 2, "failed": 1, "cancelled": 1}]]), "{before}");
+        assert_eq!((&before["hour"][0], &before["hour"][1], &before["hour"][2]), (&json!(2), &json!(1), &json!(1)), "{before}");
+        // The worker's pass folds every minute up to five minutes ago.
+        app.worker(crate::helpers::fast_worker_settings()).step().await.unwrap();
+        assert_eq!(windows(app, &admin).await, before, "folded minutes count as the jobs did");
+        // Folded jobs are read from their minutes now, not the index: gone from the table
+        // (as pruning would take them), they still count.
+        for job in [&a, &b, &c] {
+            app.sql(&format!("delete from background_jobs where id = '{}'", job["id"].as_str().unwrap())).await.unwrap();
+        }
+        assert_eq!(windows(app, &admin).await, before, "read from the minutes");
+        // A second pass has nothing new to fold and counts nothing twice.
+        app.worker(crate::helpers::fast_worker_settings()).step().await.unwrap();
+        assert_eq!(windows(app, &admin).await, before);
+
+        // The worker's pass folds on its own (the overview folds only when the fold is
+        // 10 min behind): a job finished since, folded by a step, then deleted, still counts.
+        let d = job(app, &ann, "processing", &["start", "complete"]).await;
+        app.clock.advance(Duration::minutes(6));
+        app.worker(crate::helpers::fast_worker_settings()).step().await.unwrap();
+        app.sql(&format!("delete from background_jobs where id = '{}'", d["id"].as_str().unwrap())).await.unwrap();
+        let after = app.get("/api/v2/admin/stats", &admin).await.body;
+        let processing = json!({"job_type": "processing", "completed": 1, "failed": 0, "cancelled": 0});
+        assert!(after["last_day"]["by_type"].as_array().unwrap().contains(&processing), "{after}");
+    }
+}

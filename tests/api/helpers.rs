@@ -379,6 +379,7 @@ pub fn fast_worker_settings() -> jobwatch::worker::WorkerSettings {
         digest: jobwatch::notify::DigestTiming { quiet: Duration::from_secs(10), max_wait: Duration::from_secs(60) },
         digest_every: Duration::from_millis(20),
         webhook_every: Duration::from_millis(20),
+        rollup_every: Duration::from_millis(20),
     }
 }
 

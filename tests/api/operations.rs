@@ -26,7 +26,10 @@ contract_tests! {
         let job = &res.body["components"]["schemas"]["JobResponse"];
         assert_eq!(job["properties"]["type"]["$ref"], "#/components/schemas/JobType");
         assert_eq!(res.body["components"]["schemas"]["JobType"]["enum"],
-                   serde_json::json!(["import", "export", "validation", "processing"]));
+                   serde_json::json!(["import", "export", "validation", "processing", "email", "webhook"]));
+        // What a client may submit: the spec's four (email and webhook jobs are jobwatch's own).
+        let create = &res.body["components"]["schemas"]["CreateJobRequest"]["properties"]["job_type"];
+        assert_eq!(create["enum"], serde_json::json!(["import", "export", "validation", "processing"]), "{create}");
         assert!(res.body["components"]["securitySchemes"]["bearer"].is_object());
         assert_eq!(res.body["components"]["schemas"]["ExportFormat"]["enum"], serde_json::json!(["csv", "xlsx", "jsonl"]));
     }

@@ -48,6 +48,15 @@ const scenarios = {
     await widget(s.page).filter({ hasText: '0 running' }).waitFor({ timeout: 15_000 });
     await s.page.locator('.toast', { hasText: 'suppliers-2026.csv' }).waitFor();
     await s.page.locator(`tr[data-job-id="${job.id}"]`, { hasText: 'Completed' }).waitFor();
+    // Email on completion: chosen in the header, kept by the server across a reload.
+    const email = s.page.getByLabel('Email me when my jobs finish');
+    await email.selectOption('failures');
+    await s.page.locator('select[aria-label="Email me when my jobs finish"]:enabled').waitFor();
+    const me = await s.page.evaluate(() => fetch('/api/v2/auth/me').then((r) => r.json()));
+    assert.equal(me.notify.email, 'failures');
+    await s.page.reload();
+    await s.page.locator('select[aria-label="Email me when my jobs finish"]').waitFor();
+    assert.equal(await s.page.getByLabel('Email me when my jobs finish').inputValue(), 'failures');
     return s;
   },
 

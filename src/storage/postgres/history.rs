@@ -3,12 +3,11 @@
 use super::{PgStore, job_from_row};
 use crate::jobs::history::{HistoryFilter, Owner, QueueDepth, id_prefix, like_escaped};
 use crate::jobs::model::Job;
-use crate::jobs::stats::FinishedCount;
 use crate::jobs::timeline::AuditRecord;
 use crate::storage::history::HistoryStore;
 use crate::storage::{StoreResult, parse_column};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -74,28 +73,6 @@ impl HistoryStore for PgStore {
                     status: parse_column(&Uuid::nil(), r.try_get("status")?)?,
                     count: r.try_get("count")?,
                     oldest_created_at: r.try_get("oldest")?,
-                })
-            })
-            .collect()
-    }
-
-    async fn finished_counts(&self, day: DateTime<Utc>, hour: DateTime<Utc>) -> StoreResult<Vec<FinishedCount>> {
-        let rows = sqlx::query(
-            "select job_type, status, count(*) as last_day, count(*) filter (where completed_at >= $2) as last_hour \
-             from background_jobs where status in ('completed', 'failed', 'cancelled') and completed_at >= $1 \
-             group by job_type, status order by job_type, status",
-        )
-        .bind(day)
-        .bind(hour)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FinishedCount {
-                    job_type: parse_column(&Uuid::nil(), r.try_get("job_type")?)?,
-                    status: parse_column(&Uuid::nil(), r.try_get("status")?)?,
-                    last_day: r.try_get("last_day")?,
-                    last_hour: r.try_get("last_hour")?,
                 })
             })
             .collect()

@@ -1,5 +1,6 @@
 //! The PostgreSQL backend: the production engine, many nodes on one database.
 
+mod finished;
 mod history;
 mod imports;
 mod live;

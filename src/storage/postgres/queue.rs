@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::Row;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPool};
 use sqlx::types::Json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -425,14 +425,35 @@ impl PgStore {
 /// bus had them when they were written).
 pub(super) struct PgChangeFeed {
     listener: PgListener,
+    pool: PgPool,
     node: String,
 }
 
 impl PgChangeFeed {
     pub(super) async fn connect(store: &PgStore) -> StoreResult<Self> {
-        let mut listener = PgListener::connect_with(&store.pool).await?;
+        let listener = Self::listen(&store.pool).await?;
+        Ok(Self { listener, pool: store.pool.clone(), node: store.events.node().to_owned() })
+    }
+
+    async fn listen(pool: &PgPool) -> StoreResult<PgListener> {
+        let mut listener = PgListener::connect_with(pool).await?;
         listener.listen(CHANGES_CHANNEL).await?;
-        Ok(Self { listener, node: store.events.node().to_owned() })
+        Ok(listener)
+    }
+
+    /// A new listener, made once the database answers again. `Reconnected` must mean
+    /// "listening again": a resync read before that could miss what is sent in between.
+    async fn listen_again(&mut self) {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            match Self::listen(&self.pool).await {
+                Ok(listener) => {
+                    self.listener = listener;
+                    return;
+                }
+                Err(err) => tracing::warn!(error = %err, "cannot listen for job changes yet; retrying"),
+            }
+        }
     }
 }
 
@@ -447,11 +468,12 @@ impl ChangeFeed for PgChangeFeed {
                     // A payload this version cannot read (a newer node?): assume anyone's jobs.
                     None => return Heard::Changed(Owners::All),
                 },
-                // The connection was lost (and made again): what was sent meanwhile is gone.
+                // The connection was lost and made again (PgListener reconnects eagerly): what
+                // was sent meanwhile is gone.
                 Ok(None) => return Heard::Reconnected,
                 Err(err) => {
                     tracing::warn!(error = %err, "lost the job-changes connection; reconnecting");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    self.listen_again().await;
                     return Heard::Reconnected;
                 }
             }

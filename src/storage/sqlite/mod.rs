@@ -2,6 +2,7 @@
 //! timestamps as canonical UTC text (see the migration), so text order is time order.
 
 mod errors;
+mod finished;
 mod history;
 mod imports;
 mod live;

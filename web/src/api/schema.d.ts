@@ -1790,6 +1790,15 @@ export interface operations {
                 };
             };
             503: components["responses"]["Unavailable"];
+            /** @description `insufficient_storage`: the file store is full; nothing is kept and the job is failed saying so. Upload again once space is freed */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_suppliers: {

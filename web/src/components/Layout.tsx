@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { Link, useRoute } from 'wouter';
 import type { User } from '../api/types';
 import { useLogout } from '../auth/session';
+import { EmailSetting } from './EmailSetting';
 import { LiveIndicator } from './LiveIndicator';
 import { RunningJobsWidget } from './RunningJobsWidget';
 import { NotifyToggle, Toasts } from './Toasts';
@@ -24,6 +25,7 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
           <LiveIndicator />
           <RunningJobsWidget />
           <NotifyToggle />
+          <EmailSetting />
           <span className="muted small user">{user.email}</span>
           <button type="button" className="secondary small" onClick={() => logout.mutate()} disabled={logout.isPending}>
             Log out

@@ -1,10 +1,11 @@
 // History's filters, read from and written to the URL (a filtered view can be bookmarked and
 // shared), and the same filters applied to a pushed job, so a live change shows only where
 // it belongs.
-import type { Job, JobStatus } from '../api/types';
+import type { Job, JobStatus, SubmittableType } from '../api/types';
 
 export const STATUSES: JobStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled'];
-export const TYPES: Job['type'][] = ['import', 'export', 'validation', 'processing'];
+/** The types people submit: the ones a history filter offers. */
+export const TYPES: SubmittableType[] = ['import', 'export', 'validation', 'processing'];
 
 export interface HistoryFilters {
   status: JobStatus[];

@@ -1,0 +1,2 @@
+drop table finished_rollup;
+drop table finished_minutes;
