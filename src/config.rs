@@ -317,6 +317,36 @@ pub struct WorkerArgs {
 
     #[command(flatten)]
     pub mail: MailArgs,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// The heading of the webhook options.
+const WEBHOOKS: &str = "Webhooks (docs/webhooks.md)";
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Let webhook endpoints be on loopback, private, link-local, unique-local, shared (CGNAT)
+    /// and cloud metadata addresses, refused otherwise when registered and when delivered.
+    /// For endpoints on your own network only: any user could then reach them.
+    #[arg(long, env = "JOBWATCH_WEBHOOK_ALLOW_PRIVATE", help_heading = WEBHOOKS)]
+    pub webhook_allow_private: bool,
+
+    /// One delivery's whole time (connect, send, read the answer); slower counts as a failure, retried.
+    #[arg(long, env = "JOBWATCH_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration, help_heading = WEBHOOKS)]
+    pub webhook_timeout: Duration,
+}
+
+impl WebhookArgs {
+    pub fn settings(&self) -> crate::webhooks::WebhookSettings {
+        crate::webhooks::WebhookSettings {
+            allow_private: self.webhook_allow_private,
+            timeout: self.webhook_timeout,
+            connect_timeout: self.webhook_timeout.min(Duration::from_secs(5)),
+        }
+    }
 }
 
 /// The heading of the email options.
@@ -386,6 +416,7 @@ impl WorkerArgs {
             digest: crate::notify::DigestTiming { quiet: self.mail.digest_quiet, max_wait: self.mail.digest_max_wait },
             // Finer than the quiet time is no use; coarser than a second delays every digest.
             digest_every: self.mail.digest_quiet.clamp(Duration::from_millis(100), Duration::from_secs(2)),
+            webhook_every: Duration::from_millis(500),
             // Often enough to keep the unfolded tail (read from the index) a few minutes long.
             rollup_every: Duration::from_secs(30),
         })

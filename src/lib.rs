@@ -1,7 +1,7 @@
 //! jobwatch: durable background jobs that every user can watch live.
 //!
 //! The crate is laid out by concept: `jobs/` (model, state machine, service, routes),
-//! `live/` (WebSocket push of job changes), `notify/` (email on completion), `auth/` and `users/`, `imports/` (uploads, suppliers, datasets) and `exports/`, `objects/`
+//! `live/` (WebSocket push of job changes), `notify/` (email on completion), `webhooks/` (signed HTTP callbacks), `auth/` and `users/`, `imports/` (uploads, suppliers, datasets) and `exports/`, `objects/`
 //! (file storage), `storage/` (the PostgreSQL and SQLite backends behind one trait),
 //! `http/` (router, errors, extractors, OpenAPI) and the process plumbing at the root.
 
@@ -25,4 +25,5 @@ pub mod telemetry;
 pub mod text_enum;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 pub mod worker;

@@ -17,6 +17,7 @@ use crate::objects::Objects;
 use crate::schedules::ScheduleService;
 use crate::storage::Store;
 use crate::users::{UserError, UserService};
+use crate::webhooks::{WebhookHandler, WebhookService, WebhookSettings};
 use crate::worker::{Handlers, Worker};
 use anyhow::Context;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct AppSettings {
     pub metrics: MetricsSettings,
     /// How digest emails are sent (by the workers this state's handlers are given to).
     pub mail: Mail,
+    /// How webhooks are delivered (`JOBWATCH_WEBHOOK_*`).
+    pub webhooks: WebhookSettings,
 }
 
 /// The services over one store, one object store and one clock.
@@ -56,9 +59,10 @@ pub fn app_state(
     // The cache hears of every job change through the store's events.
     let sink: Arc<dyn JobEventSink> = cache.clone();
     store.events().subscribe(&sink);
+    let webhooks = WebhookService::new(store.clone(), clock.clone(), settings.webhooks)?;
     let jobs = JobService::new(store.clone(), clock.clone())
         .with_stalled_after(chrono::Duration::from_std(settings.stalled_after).context("stalled-after out of range")?)
-        .with_handlers(handlers(store.clone(), objects.clone(), &metrics, &settings.mail));
+        .with_handlers(handlers(store.clone(), objects.clone(), &metrics, &settings.mail, &webhooks));
     // So does the hub of live sockets.
     let live = LiveHub::new(jobs.clone(), store.clone(), settings.live);
     store.events().subscribe(&live.sink());
@@ -82,16 +86,24 @@ pub fn app_state(
         users: UserService::new(store.clone(), clock.clone()),
         schedules: ScheduleService::new(store.clone(), clock),
         mail: settings.mail,
+        webhooks,
         store,
     })
 }
 
-/// The handlers a worker runs: the built-in ones, imports, exports and digest emails.
-pub fn handlers(store: Arc<dyn Store>, objects: Objects, metrics: &Metrics, mail: &Mail) -> Handlers {
+/// The handlers a worker runs: the built-in ones, imports, exports, digest emails and webhooks.
+pub fn handlers(
+    store: Arc<dyn Store>,
+    objects: Objects,
+    metrics: &Metrics,
+    mail: &Mail,
+    webhooks: &WebhookService,
+) -> Handlers {
     Handlers::builtin()
         .register(JobType::Import, ImportHandler::new(store.clone(), objects.clone(), metrics.clone()))
         .register(JobType::Export, ExportHandler::new(store.clone(), objects))
         .register(JobType::Email, EmailHandler::new(store, mail.clone()))
+        .register(JobType::Webhook, WebhookHandler(webhooks.clone()))
 }
 
 /// On a database with no users, create the first admin; returns its email and password.
@@ -136,8 +148,9 @@ fn worker(
     args: &WorkerArgs,
     metrics: Metrics,
     mail: &Mail,
+    webhooks: &WebhookService,
 ) -> anyhow::Result<Worker> {
-    let handlers = handlers(store.clone(), objects, &metrics, mail);
+    let handlers = handlers(store.clone(), objects, &metrics, mail, webhooks);
     Ok(Worker::new(store, Arc::new(SystemClock), handlers, args.settings()?, metrics))
 }
 
@@ -146,7 +159,8 @@ pub async fn work(args: WorkerCommandArgs, store: Arc<dyn Store>, objects: Objec
     migrate(store.as_ref(), args.no_migrate).await?;
     remove_leftovers(&objects, args.worker.lease).await;
     // No HTTP here, so nothing serves these series: a worker-only process is not scraped.
-    let worker = worker(store, objects, &args.worker, Metrics::default(), &mail)?;
+    let webhooks = WebhookService::new(store.clone(), Arc::new(SystemClock), args.worker.webhooks.settings())?;
+    let worker = worker(store, objects, &args.worker, Metrics::default(), &mail, &webhooks)?;
     println!("jobwatch worker {} running", worker.id());
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
@@ -165,6 +179,7 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects, mai
         live: LiveSettings { per_user: usize::from(args.ws_per_user), ..LiveSettings::default() },
         metrics: MetricsSettings { token: args.metrics_token, database_cache: args.metrics_cache },
         mail,
+        webhooks: args.worker.webhooks.settings(),
     };
     let mut state = app_state(store.clone(), Arc::new(SystemClock), objects.clone(), settings)?;
     if let Some((email, password)) = ensure_admin(&state.users, &args.admin_email, args.admin_password).await? {
@@ -186,7 +201,8 @@ pub async fn serve(args: ServeArgs, store: Arc<dyn Store>, objects: Objects, mai
     let workers = match args.no_workers {
         true => None,
         false => {
-            let worker = worker(store.clone(), objects.clone(), &args.worker, state.metrics.clone(), &state.mail)?;
+            let (metrics, mail) = (state.metrics.clone(), &state.mail);
+            let worker = worker(store.clone(), objects.clone(), &args.worker, metrics, mail, &state.webhooks)?;
             if let Some(inbox) = worker.local_inbox() {
                 state.imports = state.imports.with_local_worker(inbox);
             }

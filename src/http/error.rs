@@ -10,6 +10,7 @@ use crate::jobs::history::HistoryError;
 use crate::schedules::ScheduleError;
 use crate::storage::StoreError;
 use crate::users::UserError;
+use crate::webhooks::WebhookError;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -219,6 +220,22 @@ impl From<ExportError> for ApiError {
             ExportError::Job(e) => e.into(),
             ExportError::Import(e) => e.into(),
             ExportError::Objects(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    #[track_caller]
+    fn from(err: WebhookError) -> Self {
+        let message = err.to_string();
+        match err {
+            WebhookError::Invalid(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message),
+            WebhookError::UnsafeUrl(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsafe_webhook_url", message)
+            }
+            WebhookError::GlobalNeedsAdmin => ApiError::forbidden(message),
+            WebhookError::NotFound => ApiError::not_found(message),
+            WebhookError::Store(e) => e.into(),
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct AppState {
     pub schedules: ScheduleService,
     /// How this node's workers send digest emails.
     pub mail: crate::notify::Mail,
+    /// Webhook endpoints, and the client this node's deliveries go through.
+    pub webhooks: crate::webhooks::WebhookService,
 }
 
 /// Request bodies larger than this get 413 (the JSON API needs little).
@@ -66,6 +68,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(auth::routes::router())
         .merge(crate::notify::routes::router())
         .merge(users::routes::router())
+        .merge(crate::webhooks::routes::router())
         .merge(jobs::routes::router())
         .merge(live::routes::router())
         .merge(schedules::routes::router())

@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi, PartialSchema};
         (name = "schedules", description = "Cron schedules that create jobs (admins)"),
         (name = "imports", description = "Suppliers, file uploads and the datasets they become"),
         (name = "exports", description = "Datasets written out as CSV, XLSX or JSON Lines"),
+        (name = "webhooks", description = "Signed HTTP callbacks when jobs end"),
         (name = "operations", description = "Probes"),
     )
 )]

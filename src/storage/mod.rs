@@ -20,6 +20,7 @@ mod postgres;
 pub mod queue;
 pub mod schedules;
 mod sqlite;
+pub mod webhooks;
 
 use crate::jobs::events::{JobEvents, Owners};
 use crate::jobs::model::{Job, NewJob};
@@ -40,6 +41,7 @@ pub use postgres::PgStore;
 pub use queue::{Beat, ClaimKey, Held, Listener, Queue, Signal, Written};
 pub use schedules::ScheduleStore;
 pub use sqlite::SqliteStore;
+pub use webhooks::WebhookStore;
 
 /// The unique indexes a caller may run into on purpose, by the names the migrations give them
 /// (the same on both backends). A service maps these to its conflict; a violation of any other
@@ -144,7 +146,17 @@ pub trait ChangeFeed: Send {
 /// version) on [`Store::events`], once per statement, and the job-writing methods return them.
 #[async_trait]
 pub trait Store:
-    Queue + ScheduleStore + ImportStore + HistoryStore + FinishedStore + LiveStore + NotifyStore + Send + Sync + 'static
+    Queue
+    + ScheduleStore
+    + ImportStore
+    + HistoryStore
+    + FinishedStore
+    + LiveStore
+    + NotifyStore
+    + WebhookStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which backend this is, for logs and `/readyz`.
     fn backend(&self) -> &'static str;

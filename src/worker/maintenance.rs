@@ -1,6 +1,6 @@
 //! Upkeep every node does: turn due cron ticks into jobs, rescue the jobs of dead workers,
-//! prune old finished jobs, start due digest emails, fold finished jobs into the admins'
-//! per-minute counts. All are safe to run on many nodes at once. Each pass is a function
+//! prune old finished jobs, start due digest emails and webhook deliveries, fold finished jobs
+//! into the admins' per-minute counts. All are safe to run on many nodes at once. Each pass is a function
 //! of its own: the background loop here calls it on its interval, [`Worker::step`] once.
 
 use super::Worker;
@@ -19,8 +19,9 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) {
     let mut prune = tokio::time::interval(s.prune_every);
     let mut schedule = tokio::time::interval(s.schedule_every);
     let mut digest = tokio::time::interval(s.digest_every);
+    let mut webhook = tokio::time::interval(s.webhook_every);
     let mut rollup = tokio::time::interval(s.rollup_every);
-    for tick in [&mut rescue, &mut prune, &mut schedule, &mut digest, &mut rollup] {
+    for tick in [&mut rescue, &mut prune, &mut schedule, &mut digest, &mut webhook, &mut rollup] {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
@@ -30,6 +31,7 @@ pub(super) async fn run(worker: Worker, stop: CancellationToken) {
             _ = prune.tick() => warn_if_failed("pruning finished jobs", prune_finished(&worker, &stop).await),
             _ = schedule.tick() => warn_if_failed("firing due schedules", fire_schedules(&worker).await),
             _ = digest.tick() => warn_if_failed("starting due digests", start_digests(&worker).await),
+            _ = webhook.tick() => warn_if_failed("starting webhook deliveries", start_webhooks(&worker).await),
             _ = rollup.tick() => warn_if_failed("folding finished jobs into minutes", roll_up_finished(&worker).await),
         }
     }
@@ -58,6 +60,16 @@ pub(super) async fn start_digests(worker: &Worker) -> Result<usize, StoreError> 
         crate::notify::digest::start_due(inner.store.as_ref(), inner.clock.now(), inner.settings.digest).await?;
     if started > 0 {
         tracing::debug!(jobs = started, "digest emails started");
+    }
+    Ok(started)
+}
+
+/// Turns ended jobs' webhook events into delivery jobs; returns how many jobs.
+pub(super) async fn start_webhooks(worker: &Worker) -> Result<usize, StoreError> {
+    let inner = &worker.inner;
+    let started = crate::webhooks::fanout::start_due(inner.store.as_ref(), inner.clock.now()).await?;
+    if started > 0 {
+        tracing::debug!(jobs = started, "webhook deliveries started");
     }
     Ok(started)
 }

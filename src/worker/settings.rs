@@ -34,6 +34,8 @@ pub struct WorkerSettings {
     pub digest: DigestTiming,
     /// How often due digests are started.
     pub digest_every: Duration,
+    /// How often ended jobs' webhook events are turned into delivery jobs.
+    pub webhook_every: Duration,
     /// How often finished jobs are folded into the admins' per-minute counts.
     pub rollup_every: Duration,
 }
@@ -54,6 +56,7 @@ impl Default for WorkerSettings {
             schedule_every: Duration::from_secs(1),
             digest: DigestTiming::default(),
             digest_every: Duration::from_secs(2),
+            webhook_every: Duration::from_millis(500),
             rollup_every: Duration::from_secs(30),
         }
     }

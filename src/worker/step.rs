@@ -1,4 +1,4 @@
-//! One pass of what a running worker does, on demand: rescue, schedules, prune, digests, then claim and
+//! One pass of what a running worker does, on demand: rescue, schedules, prune, digests, webhooks, then claim and
 //! run to their end the jobs there is room for. Tests drive a worker this way to show what does
 //! *not* happen (a job not due yet, a type at its limit, a tick already fired) without waiting
 //! to see nothing: the pass is made of the functions the loop calls, so a step that claims
@@ -24,17 +24,19 @@ pub struct Step {
     pub pruned: usize,
     /// Digest email jobs started for users whose finished jobs were due to be mailed.
     pub digests: usize,
+    /// Webhook delivery jobs started for ended jobs' events.
+    pub webhooks: usize,
     /// The jobs claimed, in claim order. Each ran to its end, and its outcome was written,
     /// before the step returned.
     pub ran: Vec<Uuid>,
 }
 
 impl Worker {
-    /// One rescue pass, one schedule pass, one prune pass and one digest pass, then one claim from the start of
+    /// One rescue pass, one schedule pass, one prune pass, one digest pass and one webhook pass, then one claim from the start of
     /// the queue (as the poll makes it: room for `concurrency`, within the per-type limits),
     /// whose jobs run as in [`Worker::run`] — at most `concurrency` at once, leases renewed,
     /// cancel requests heard at each heartbeat — until every one has ended. Rescue and schedules
-    /// (and digests) come first, so a job they make due is claimed by the same step. Time is the worker's
+    /// (and digests and webhooks) come first, so a job they make due is claimed by the same step. Time is the worker's
     /// clock: with a `ManualClock`, nothing falls due between two steps unless it is moved.
     ///
     /// The first pass that fails ends the step with its error. Steps may overlap (the second
@@ -45,13 +47,14 @@ impl Worker {
         let scheduled = maintenance::fire_schedules(self).await?;
         let pruned = maintenance::prune_finished(self, &CancellationToken::new()).await?;
         let digests = maintenance::start_digests(self).await?;
+        let webhooks = maintenance::start_webhooks(self).await?;
         // Not in `Step`: it changes no job, only what the admins' overview reads.
         maintenance::roll_up_finished(self).await?;
         self.restart_claims();
         let claimed = self.claim().await?;
         let ran = claimed.iter().map(|job| job.id).collect();
         self.run_to_end(claimed).await;
-        Ok(Step { rescued, scheduled, pruned, digests, ran })
+        Ok(Step { rescued, scheduled, pruned, digests, webhooks, ran })
     }
 
     async fn run_to_end(&self, jobs: Vec<Job>) {

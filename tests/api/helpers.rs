@@ -66,6 +66,8 @@ pub fn test_settings() -> AppSettings {
         mail: test_mail(jobwatch::notify::Mailer::files(
             std::env::temp_dir().join("jobwatch-test-mail").join(uuid::Uuid::new_v4().to_string()),
         )),
+        // Tests' receivers listen on 127.0.0.1; tests of the guard turn this off.
+        webhooks: jobwatch::webhooks::WebhookSettings { allow_private: true, ..Default::default() },
     }
 }
 
@@ -238,7 +240,12 @@ impl TestApp {
 
     /// How many jobs match a plain-SQL condition.
     pub async fn count_jobs(&self, condition: &str) -> i64 {
-        let sql = sqlx::AssertSqlSafe(format!("select count(*) from background_jobs where {condition}"));
+        self.count_rows("background_jobs", condition).await
+    }
+
+    /// How many rows of `table` match a plain-SQL condition.
+    pub async fn count_rows(&self, table: &str, condition: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(format!("select count(*) from {table} where {condition}"));
         match &self.raw {
             RawDb::Sqlite { pool, .. } => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
             RawDb::Postgres { pool, .. } => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
@@ -371,6 +378,7 @@ pub fn fast_worker_settings() -> jobwatch::worker::WorkerSettings {
         schedule_every: Duration::from_millis(20),
         digest: jobwatch::notify::DigestTiming { quiet: Duration::from_secs(10), max_wait: Duration::from_secs(60) },
         digest_every: Duration::from_millis(20),
+        webhook_every: Duration::from_millis(20),
         rollup_every: Duration::from_millis(20),
     }
 }
@@ -400,6 +408,7 @@ impl TestApp {
                 self.objects.clone(),
                 &self.state.metrics,
                 &self.state.mail,
+                &self.state.webhooks,
             ),
             settings,
             self.state.metrics.clone(),

@@ -4,6 +4,7 @@
 mod helpers;
 mod import_helpers;
 mod live_helpers;
+mod webhook_receiver;
 
 mod admin_stats;
 mod auth;
@@ -33,4 +34,5 @@ mod sessions;
 mod store;
 mod users;
 mod web;
+mod webhooks;
 mod worker;

@@ -7,6 +7,7 @@ mod live;
 mod notify;
 mod queue;
 mod schedules;
+mod webhooks;
 
 use super::{ChangeFeed, PoolSettings, Store, StoreError, StoreResult, Written, parse_column, version_diff};
 use crate::jobs::events::{Changed, JobEvents};

@@ -13,6 +13,7 @@ mod leases;
 mod rescue;
 mod transfer;
 mod unique;
+mod webhooks;
 
 use crate::helpers::TestApp;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};

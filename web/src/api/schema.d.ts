@@ -521,6 +521,75 @@ export interface paths {
         patch: operations["update_user"];
         trace?: never;
     };
+    "/api/v2/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's endpoints (an admin's list has the global ones too), oldest first. */
+        get: operations["list_webhooks"];
+        put?: never;
+        /** Register an endpoint for the caller's job events (or, `global`, everyone's). */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an endpoint, with its delivery log; deliveries not yet made are dropped. */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's delivery log: one line per attempt, newest first. */
+        get: operations["webhook_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a `webhook.test` event to the endpoint now, once, and answer with how it went. */
+        post: operations["test_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -665,6 +734,21 @@ export interface components {
             is_admin?: boolean;
             password: string;
         };
+        CreateWebhookRequest: {
+            events?: ("job.completed" | "job.failed" | "job.cancelled")[];
+            /** @description Admins: told of every user's jobs, not only the caller's (default false). */
+            global?: boolean | null;
+            /**
+             * @description Where events are POSTed: http or https, no credentials, a public host (unless the
+             *     service allows private addresses).
+             */
+            url: string;
+        };
+        /** @description A new endpoint, with the secret its events are signed with: shown this once. */
+        CreatedWebhook: components["schemas"]["WebhookView"] & {
+            /** @description `whsec_…`: the Standard Webhooks key (base64 after the prefix). Not shown again. */
+            secret: string;
+        };
         /** @description Whether the browser holds a live session, and whose. */
         CurrentSession: {
             user?: components["schemas"]["User"] | null;
@@ -705,6 +789,34 @@ export interface components {
             supplier_id?: string | null;
             /** @description Rows changed so they fit the header: padded short rows, dropped extra cells. */
             warnings: components["schemas"]["Warning"][];
+        };
+        /** @description One attempt to deliver, as the delivery log keeps it. */
+        Delivery: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: int32
+             * @description 1 for the first try of the event, then 2, 3, …
+             */
+            attempt: number;
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description Why it did not count as delivered (none when it did). */
+            error?: string | null;
+            /** @description The `webhook-id` header: the same for every attempt of one event. */
+            event_id: string;
+            /** @description `job.completed`, `job.failed`, `job.cancelled` or `webhook.test`. */
+            event_type: string;
+            /**
+             * Format: uuid
+             * @description The job the event is about (none for a test-send).
+             */
+            job_id?: string | null;
+            /**
+             * Format: int32
+             * @description The endpoint's HTTP status, if it answered.
+             */
+            status_code?: number | null;
         };
         /**
          * @description Which outcomes of their own jobs a user is mailed about.
@@ -1019,6 +1131,19 @@ export interface components {
              * @description How many rows.
              */
             rows: number;
+        };
+        /** @description An endpoint as the API lists it: everything but the secret. */
+        WebhookView: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by?: string | null;
+            events: ("job.completed" | "job.failed" | "job.cancelled")[];
+            /** @description Told of every user's jobs (an admin's endpoint), not only its owner's. */
+            global: boolean;
+            /** Format: uuid */
+            id: string;
+            url: string;
         };
         /** @description Jobs that finished (reached `completed`, `failed` or `cancelled`) within one window. */
         WindowStats: {
@@ -2536,6 +2661,183 @@ export interface operations {
             413: components["responses"]["BodyTooLarge"];
             415: components["responses"]["NotJson"];
             422: components["responses"]["InvalidBody"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Endpoints, without their secrets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Endpoint registered; the secret is shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description `forbidden`: `global` from a caller who is not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: components["responses"]["BodyTooLarge"];
+            415: components["responses"]["NotJson"];
+            /** @description `unsafe_webhook_url`: the host is, or resolves to, a loopback, private, link-local, unique-local, shared or metadata address (the message says which); `invalid_field`: a URL that does not parse, is not http(s), carries credentials or does not resolve, or no events; `invalid_body`: an unknown event (the message lists the allowed ones), or JSON of another shape */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Endpoint id */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
+            /** @description No such endpoint, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    webhook_deliveries: {
+        parameters: {
+            query?: {
+                /** @description 1–200 lines (default 50); a number outside is brought within (0 is 1). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Endpoint id */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Attempts, newest first; `error` is null for a delivered one */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such endpoint, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    test_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Endpoint id */
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt (also in the log): `error` null if the endpoint answered 2xx */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["CrossOrigin"];
+            /** @description No such endpoint, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
