@@ -355,7 +355,8 @@ const MAIL: &str = "Email notifications (docs/notifications.md)";
 /// How workers send the digest emails users opt into.
 #[derive(Debug, Clone, Args)]
 pub struct MailArgs {
-    /// SMTP server: `smtp://host:587` (STARTTLS when offered; `?tls=required` to insist),
+    /// SMTP server: `smtp://host:587` (STARTTLS when offered; `?tls=required` to insist; needed
+    /// with credentials),
     /// `smtps://user:password@host:465` (TLS from the start). Unset: each email is written as a
     /// `.eml` file under `<data dir>/mail/` instead.
     #[arg(long, env = "JOBWATCH_SMTP_URL", hide_env_values = true, help_heading = MAIL)]
@@ -401,6 +402,15 @@ impl WorkerArgs {
         anyhow::ensure!(self.lease <= Duration::from_secs(24 * 3600), "--lease must be at most 24h");
         anyhow::ensure!(self.backoff_cap <= Duration::from_secs(30 * 24 * 3600), "--backoff-cap must be at most 30d");
         anyhow::ensure!(self.backoff_base <= self.backoff_cap, "--backoff-base must not exceed --backoff-cap");
+        let day = Duration::from_secs(24 * 3600);
+        anyhow::ensure!(self.mail.digest_quiet <= day, "--digest-quiet must be at most 24h");
+        anyhow::ensure!(self.mail.digest_max_wait <= day, "--digest-max-wait must be at most 24h");
+        anyhow::ensure!(
+            self.webhooks.webhook_timeout <= Duration::from_secs(300),
+            "--webhook-timeout must be at most 5m"
+        );
+        // Pruned jobs must have been folded into the admins' minute counts first.
+        anyhow::ensure!(self.retention >= Duration::from_secs(3600), "--retention must be at least 1h");
         Ok(crate::worker::WorkerSettings {
             concurrency: self.concurrency,
             type_limits: self.type_limits.iter().copied().collect(),

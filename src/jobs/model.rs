@@ -22,6 +22,10 @@ impl JobType {
     pub const SUBMITTABLE: &'static [JobType] =
         &[JobType::Import, JobType::Export, JobType::Validation, JobType::Processing];
 
+    /// Notifications run after users' due jobs: a slow mail server or endpoint holds a slot for
+    /// its timeout at most, then users' jobs that came meanwhile go first.
+    pub const NOTIFICATION_PRIORITY: i32 = -10;
+
     /// Notifications: created only by jobwatch, without an owner (so in nobody's list), run
     /// and retried like any job.
     pub fn is_internal(self) -> bool {

@@ -27,7 +27,7 @@ pub async fn start_due(store: &dyn Store, now: DateTime<Utc>, timing: DigestTimi
             metadata: json!({ "user_id": user }),
             created_at: now,
             run_at: now,
-            priority: 0,
+            priority: JobType::NOTIFICATION_PRIORITY,
             max_retries: DIGEST_RETRIES,
         };
         if store.start_digest(user, &job).await?.is_some() {

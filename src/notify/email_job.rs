@@ -36,6 +36,29 @@ impl EmailHandler {
 impl JobHandler for EmailHandler {
     async fn run(&self, ctx: &JobContext) -> Result<(), HandlerError> {
         let digest = ctx.job().id;
+        let result = self.send(ctx, digest).await;
+        // A digest that will not be tried again gives up its outcomes, or they would wait forever.
+        let last_try = ctx.job().retry_count >= ctx.job().max_retries;
+        let given_up = matches!(result, Err(HandlerError::Permanent(_))) || (result.is_err() && last_try);
+        if given_up && let Err(e) = self.store.finish_digest(digest).await {
+            tracing::warn!(%digest, error = %e, "could not drop a failed digest's outcomes");
+        }
+        result
+    }
+
+    async fn cancelled(&self, digest: Uuid) {
+        self.forget(digest).await;
+    }
+
+    async fn forget(&self, digest: Uuid) {
+        if let Err(e) = self.store.finish_digest(digest).await {
+            tracing::warn!(%digest, error = %e, "could not drop a digest's outcomes");
+        }
+    }
+}
+
+impl EmailHandler {
+    async fn send(&self, ctx: &JobContext, digest: Uuid) -> Result<(), HandlerError> {
         let user = ctx
             .metadata()
             .get("user_id")
@@ -62,9 +85,7 @@ impl JobHandler for EmailHandler {
         self.store.finish_digest(digest).await.map_err(HandlerError::retryable)?;
         Ok(())
     }
-}
 
-impl EmailHandler {
     fn message(&self, to: &str, digest: Uuid, body: &Digest) -> Result<Message, HandlerError> {
         let mailbox = |text: &str, what: &str| {
             text.parse::<Mailbox>().map_err(|e| HandlerError::Permanent(format!("{what} address '{text}': {e}")))

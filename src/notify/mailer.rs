@@ -35,16 +35,31 @@ pub enum SendError {
 }
 
 impl Mailer {
-    /// `smtp://host:587` (STARTTLS when offered), `smtp://host:587?tls=required`,
-    /// `smtps://user:password@host:465` (TLS from the start), as lettre reads them.
+    /// `smtp://host:587` (STARTTLS when the server offers it), `smtp://host:587?tls=required`
+    /// (STARTTLS or fail), `smtps://user:password@host:465` (TLS from the start). Credentials
+    /// need one of the last two: they must never cross the network in clear text.
     pub fn smtp(url: &str) -> anyhow::Result<Self> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        let mut parsed = reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("JOBWATCH_SMTP_URL: {e}"))?;
+        let tls = parsed.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+        let encrypted = parsed.scheme() == "smtps" || tls.as_deref() == Some("required");
+        anyhow::ensure!(
+            encrypted || (parsed.username().is_empty() && parsed.password().is_none()),
+            "JOBWATCH_SMTP_URL: credentials need smtps:// or ?tls=required, so they are never sent in clear text"
+        );
+        // lettre reads a bare smtp:// as no TLS at all; STARTTLS when offered is the safe default.
+        if parsed.scheme() == "smtp" && tls.is_none() {
+            parsed.query_pairs_mut().append_pair("tls", "opportunistic");
+        }
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(parsed.as_str())
             .map_err(|e| anyhow::anyhow!("JOBWATCH_SMTP_URL: {e}"))?
             .timeout(Some(Duration::from_secs(30)))
             .build();
-        let host = url.split_once("://").map_or(url, |(_, rest)| rest);
-        let host = host.rsplit_once('@').map_or(host, |(_, h)| h).split(['/', '?']).next().unwrap_or_default();
-        Ok(Mailer::Smtp { transport, host: host.to_owned() })
+        let host = format!(
+            "{}:{}",
+            parsed.host_str().unwrap_or_default(),
+            parsed.port().map_or(String::new(), |p| p.to_string())
+        );
+        Ok(Mailer::Smtp { transport, host: host.trim_end_matches(':').to_owned() })
     }
 
     pub fn files(dir: PathBuf) -> Self {
@@ -85,4 +100,25 @@ fn write_atomically(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io:
     let partial = dir.join(format!(".{name}.partial"));
     std::fs::write(&partial, bytes)?;
     std::fs::rename(&partial, dir.join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The transport's connection pool starts a task: built inside a runtime, as `serve` does.
+    #[tokio::test]
+    async fn credentials_are_refused_without_encryption() {
+        let err = Mailer::smtp("smtp://me:secret@mail.example.com:587").unwrap_err().to_string();
+        assert!(err.contains("never sent in clear text"), "{err}");
+        assert!(Mailer::smtp("smtp://me:secret@mail.example.com:587?tls=required").is_ok());
+        assert!(Mailer::smtp("smtps://me:secret@mail.example.com").is_ok());
+    }
+
+    #[tokio::test]
+    async fn what_is_described_never_holds_the_password() {
+        let mailer = Mailer::smtp("smtps://me:secret@mail.example.com:465").unwrap();
+        assert_eq!(mailer.describe(), "SMTP mail.example.com:465");
+        assert_eq!(Mailer::smtp("smtp://relay.internal").unwrap().describe(), "SMTP relay.internal");
+    }
 }

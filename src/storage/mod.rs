@@ -118,9 +118,13 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
 /// PostgreSQL: class 08 (connection exception), 57P01 (shut down by an administrator, as
 /// `pg_ctl stop -m fast` tells every connection), 57P02 (another backend crashed), 57P03 (starting
 /// up or shutting down: cannot connect now), 53300 (too many connections). SQLite: SQLITE_BUSY (5)
-/// or SQLITE_LOCKED (6) outlasting the busy timeout.
+/// or SQLITE_LOCKED (6) outlasting the busy timeout, and their extended codes (the low byte is
+/// the primary code: 517 BUSY_SNAPSHOT, 261 BUSY_RECOVERY, 262 LOCKED_SHAREDCACHE, …), which is
+/// what sqlx reports.
 fn is_unavailable_code(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "5" | "6")
+    // PostgreSQL's SQLSTATEs are five characters (22021 is not SQLite's 5 | 86 << 8).
+    let sqlite_busy = code.len() < 5 && code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6));
+    sqlite_busy || code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -285,11 +289,11 @@ mod tests {
 
     #[test]
     fn a_restarting_or_crowded_database_is_unavailable_a_bad_statement_is_not() {
-        for code in ["08006", "08001", "08P01", "57P01", "57P02", "57P03", "53300", "5", "6"] {
+        for code in ["08006", "08001", "08P01", "57P01", "57P02", "57P03", "53300", "5", "6", "517", "261", "262"] {
             assert!(is_unavailable_code(code), "{code}");
         }
         // A unique violation, a syntax error, a cancelled statement, a full disk on the server.
-        for code in ["23505", "42601", "57014", "53100", "2067", ""] {
+        for code in ["23505", "42601", "57014", "53100", "22021", "2067", ""] {
             assert!(!is_unavailable_code(code), "{code}");
         }
     }

@@ -47,7 +47,7 @@ pub fn delivery_jobs(event: &OutboxEvent, endpoints: &[Uuid], now: DateTime<Utc>
                 metadata: serde_json::to_value(order).expect("plain values serialise"),
                 created_at: now,
                 run_at: now,
-                priority: 0,
+                priority: JobType::NOTIFICATION_PRIORITY,
                 max_retries: DELIVERY_RETRIES,
             }
         })

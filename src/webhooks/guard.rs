@@ -9,15 +9,33 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 pub fn refusal(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => refusal_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        // An IPv6 address that carries an IPv4 one reaches it: judged by it.
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => refusal_v4(v4),
             None => refusal_v6(v6),
         },
     }
 }
 
+/// The IPv4 address an IPv6 one is routed to, where it carries one: mapped `::ffff:a.b.c.d`,
+/// compatible `::a.b.c.d`, translated `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` (a DNS64
+/// resolver hands those out for every IPv4-only name) and 6to4 `2002:aabb:ccdd::/48`.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0, 0, 0, 0, 0xffff, 0, hi, lo] | [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => {
+            Some(v4(hi, lo))
+        }
+        // `::` and `::1` are IPv6's own unspecified and loopback addresses.
+        [0, 0, 0, 0, 0, 0, hi, lo] if !ip.is_loopback() && !ip.is_unspecified() => Some(v4(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(v4(hi, lo)),
+        _ => None,
+    }
+}
+
 fn refusal_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     Some(match () {
         _ if ip == Ipv4Addr::new(169, 254, 169, 254) => "a cloud metadata address",
         _ if ip.is_loopback() => "a loopback address",
@@ -26,19 +44,29 @@ fn refusal_v4(ip: Ipv4Addr) -> Option<&'static str> {
         _ if a == 100 && (64..128).contains(&b) => "a shared (CGNAT) address",
         _ if ip.is_unspecified() || a == 0 => "an unspecified address",
         _ if ip.is_broadcast() || ip.is_multicast() => "a broadcast or multicast address",
+        _ if a >= 240 => "a reserved address",
+        _ if (a, b, c) == (192, 0, 0) || (a == 198 && (b & 0xfe) == 18) => "a special-purpose address",
+        _ if matches!((a, b, c), (192, 0, 2) | (198, 51, 100) | (203, 0, 113)) => "a documentation address",
         _ => return None,
     })
 }
 
 fn refusal_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let first = ip.segments()[0];
+    let [first, second, ..] = ip.segments();
     Some(match () {
         _ if ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) => "a cloud metadata address",
         _ if ip.is_loopback() => "a loopback address",
         _ if ip.is_unspecified() => "an unspecified address",
         _ if first & 0xffc0 == 0xfe80 => "a link-local address",
+        _ if first & 0xffc0 == 0xfec0 => "a site-local address",
         _ if first & 0xfe00 == 0xfc00 => "a unique-local address",
         _ if ip.is_multicast() => "a broadcast or multicast address",
+        // Local-use NAT64 (64:ff9b:1::/48) carries an IPv4 address where it cannot be read.
+        _ if first == 0x64 && second == 0xff9b => "a NAT64 address",
+        _ if first == 0x2001 && second == 0 => "a Teredo address",
+        _ if first == 0x2001 && second == 0xdb8 => "a documentation address",
+        // Only global unicast (2000::/3) is the public internet.
+        _ if first & 0xe000 != 0x2000 => "not a global unicast address",
         _ => return None,
     })
 }
@@ -126,6 +154,22 @@ mod tests {
             ("::ffff:10.0.0.1", "a private address"),
             ("::ffff:169.254.169.254", "a cloud metadata address"),
             ("255.255.255.255", "a broadcast or multicast address"),
+            ("240.0.0.1", "a reserved address"),
+            ("192.0.0.170", "a special-purpose address"),
+            ("198.19.0.1", "a special-purpose address"),
+            ("203.0.113.7", "a documentation address"),
+            // IPv6 forms that carry an IPv4 address are judged by it.
+            ("::127.0.0.1", "a loopback address"),
+            ("::ffff:0:10.0.0.1", "a private address"),
+            ("64:ff9b::a00:5", "a private address"),
+            ("64:ff9b::169.254.169.254", "a cloud metadata address"),
+            ("2002:c0a8:101::1", "a private address"),
+            ("2002:7f00:1::", "a loopback address"),
+            ("64:ff9b:1::a00:5", "a NAT64 address"),
+            ("2001:0:4136:e378::1", "a Teredo address"),
+            ("2001:db8::1", "a documentation address"),
+            ("fec0::1", "a site-local address"),
+            ("100::1", "not a global unicast address"),
         ] {
             assert_eq!(refused(ip), Some(reason), "{ip}");
         }
@@ -133,9 +177,17 @@ mod tests {
 
     #[test]
     fn public_addresses_pass() {
-        for ip in
-            ["1.1.1.1", "8.8.8.8", "172.32.0.1", "100.128.0.1", "192.169.0.1", "2606:4700::1111", "::ffff:1.1.1.1"]
-        {
+        for ip in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "192.169.0.1",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert_eq!(refused(ip), None, "{ip}");
         }
     }

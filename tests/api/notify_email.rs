@@ -112,6 +112,8 @@ contract_tests! {
         assert!(email.contains("line 3: 5 fields, header has 4"), "the failure's reason is in it");
         assert!(email.contains(&format!("http://jobwatch.test/jobs/{}", failed["id"].as_str().unwrap())), "{email}");
         assert_eq!(email.matches("http://jobwatch.test/jobs/").count(), 2 * 200, "each job linked in both parts");
+        // Notifications wait behind users' due jobs.
+        assert_eq!(node.job(&serde_json::to_value(step.ran[0]).unwrap()).await["priority"], -10);
         // Sent once: the digest job completed and what it carried is gone.
         assert_eq!(node.count_jobs("job_type = 'email' and status = 'completed' and created_by is null").await, 1);
         assert_eq!(worker.step().await.unwrap(), Default::default());
@@ -226,6 +228,7 @@ contract_tests! {
         let second = worker.step().await.unwrap();
         assert_eq!(second.ran, first.ran, "the same digest job, retried");
         assert_eq!(node.job(&digest).await["status"], "completed");
+        assert_eq!(node.count_rows("mail_pending", "true").await, 0);
         let sent = emails(received.path());
         assert_eq!(sent.len(), 1, "delivered once");
         assert!(sent[0].contains(&format!("Message-ID: <{}@jobwatch>", first.ran[0])), "{}", sent[0]);
@@ -235,5 +238,39 @@ contract_tests! {
         assert_eq!(worker.step().await.unwrap(), Default::default());
         assert_eq!(emails(received.path()).len(), 1, "and never again");
         drop(sink);
+    }
+}
+
+contract_tests! {
+    async fn a_digest_out_of_retries_gives_up_its_outcomes(app) {
+        // Nothing listens on this port: every attempt fails.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let node = app.node(AppSettings { mail: test_mail(Mailer::smtp(&format!("smtp://127.0.0.1:{port}")).unwrap()), ..test_settings() });
+        let user = node.new_user("u@example.com").await;
+        set_email(&node, &user, "all").await;
+        let worker = node.worker(fast_worker_settings());
+        finish(&node, &user, "complete").await;
+        node.clock.advance(Duration::seconds(11));
+        assert_eq!(worker.step().await.unwrap().digests, 1);
+        assert_eq!(node.count_rows("mail_pending", "digest_job_id is not null").await, 1, "held by its retrying digest");
+        // Its last try: it fails for good and lets go of what it carried (nothing else would).
+        node.sql("update background_jobs set max_retries = retry_count where job_type = 'email'").await.unwrap();
+        node.clock.advance(Duration::minutes(5));
+        worker.step().await.unwrap();
+        assert_eq!(node.count_jobs("job_type = 'email' and status = 'failed'").await, 1);
+        assert_eq!(node.count_rows("mail_pending", "true").await, 0);
+    }
+
+    async fn a_file_name_that_is_not_text_does_not_break_a_digest(app) {
+        let (node, dir) = with_mail_dir(app);
+        let user = node.new_user("u@example.com").await;
+        set_email(&node, &user, "all").await;
+        let job = node.post("/api/v2/jobs", &user, json!({"job_type": "validation", "metadata": {"filename": 5}})).await.body;
+        node.act(&user, &job["id"], "start", json!({})).await;
+        node.act(&user, &job["id"], "complete", json!({})).await;
+        node.clock.advance(Duration::seconds(11));
+        let step = node.worker(fast_worker_settings()).step().await.unwrap();
+        assert_eq!(step.ran.len(), 1);
+        assert_eq!(subject(&emails(dir.path())[0]), "Validation job completed", "the same on both backends");
     }
 }

@@ -87,7 +87,8 @@ impl NotifyStore for PgStore {
 
     async fn digest_lines(&self, digest: Uuid) -> StoreResult<Vec<DigestLine>> {
         let rows = sqlx::query(
-            "select m.job_id, m.job_type, m.status, m.finished_at, j.metadata ->> 'filename' as file_name, \
+            "select m.job_id, m.job_type, m.status, m.finished_at, \
+                    case when jsonb_typeof(j.metadata -> 'filename') = 'string' then j.metadata ->> 'filename' end as file_name, \
                     j.error_message \
              from mail_pending m left join background_jobs j on j.id = m.job_id \
              where m.digest_job_id = $1 order by m.finished_at, m.id",
