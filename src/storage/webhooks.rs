@@ -23,6 +23,9 @@ pub trait WebhookStore: Send + Sync {
     async fn delete_webhook(&self, id: Uuid) -> StoreResult<bool>;
     /// Adds a line to the endpoint's log, dropping lines past [`DELIVERIES_KEPT`].
     async fn record_delivery(&self, endpoint: Uuid, delivery: &Delivery) -> StoreResult<()>;
+    /// Whether the endpoint's log holds a 2xx answer to event `event_id`: a retry after the
+    /// endpoint took the event (its job's outcome was lost) sends nothing.
+    async fn was_delivered(&self, endpoint: Uuid, event_id: &str) -> StoreResult<bool>;
     /// The endpoint's log, newest first, at most `limit` lines.
     async fn webhook_deliveries(&self, endpoint: Uuid, limit: u32) -> StoreResult<Vec<Delivery>>;
     /// In one transaction: takes up to `limit` recorded outcomes (oldest first), inserts the

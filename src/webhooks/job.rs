@@ -26,6 +26,14 @@ impl JobHandler for WebhookHandler {
             tracing::debug!(endpoint = %order.endpoint_id, "webhook endpoint gone; event dropped");
             return Ok(());
         };
+        // A retry of an event the endpoint took (its outcome was lost with a node or the
+        // database): once is enough.
+        let retrying = ctx.job().attempt > 1;
+        if retrying
+            && self.0.store.was_delivered(endpoint.id, &order.event_id).await.map_err(HandlerError::retryable)?
+        {
+            return Ok(());
+        }
         let job = self.0.store.find_job(order.job_id).await.map_err(HandlerError::retryable)?.ok_or_else(|| {
             HandlerError::Permanent(format!("job {} is no longer kept; nothing to send", order.job_id))
         })?;

@@ -361,4 +361,22 @@ contract_tests! {
         assert!(receiver.received().is_empty());
         assert_eq!(app.count_jobs("job_type = 'webhook' and status = 'completed'").await, 1);
     }
+
+    async fn an_event_the_endpoint_took_is_not_sent_again_by_a_rerun(app) {
+        let ann = app.new_user("ann@example.com").await;
+        let receiver = Receiver::start().await;
+        register(app, &ann, json!({"url": receiver.url("/hook")})).await;
+        ended_job(app, &ann, "complete").await;
+        let worker = app.worker(fast_worker_settings());
+        assert_eq!(worker.step().await.unwrap().ran.len(), 1);
+        assert_eq!(receiver.received().len(), 1);
+        // As if its node died after the endpoint answered 200 and before the job was marked
+        // done: the rescue puts it back, and it runs again as attempt 2.
+        app.sql("update background_jobs set status = 'pending', completed_at = null where job_type = 'webhook'")
+            .await
+            .unwrap();
+        assert_eq!(worker.step().await.unwrap().ran.len(), 1);
+        assert_eq!(receiver.received().len(), 1, "the log says the endpoint has it");
+        assert_eq!(app.count_jobs("job_type = 'webhook' and status = 'completed' and attempt = 2").await, 1);
+    }
 }

@@ -70,6 +70,17 @@ impl WebhookStore for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn was_delivered(&self, endpoint: Uuid, event_id: &str) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar(
+            "select exists (select 1 from webhook_deliveries where endpoint_id = $1 and event_id = $2 \
+             and status_code between 200 and 299)",
+        )
+        .bind(endpoint)
+        .bind(event_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     async fn record_delivery(&self, endpoint: Uuid, d: &Delivery) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
