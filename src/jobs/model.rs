@@ -155,6 +155,24 @@ pub struct NewJob {
     pub max_retries: i32,
 }
 
+impl NewJob {
+    /// One of jobwatch's own notification jobs: no owner (in nobody's list), due now, behind
+    /// users' due jobs.
+    pub fn internal(job_type: JobType, metadata: Value, max_retries: i32, now: DateTime<Utc>) -> Self {
+        debug_assert!(job_type.is_internal(), "{job_type} is a user's type");
+        NewJob {
+            job_type,
+            created_by: None,
+            related_dataset_id: None,
+            metadata,
+            created_at: now,
+            run_at: now,
+            priority: JobType::NOTIFICATION_PRIORITY,
+            max_retries,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

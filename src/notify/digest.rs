@@ -20,16 +20,7 @@ pub async fn start_due(store: &dyn Store, now: DateTime<Utc>, timing: DigestTimi
     let due = store.due_digests(since(timing.quiet), since(timing.max_wait), USERS_PER_PASS).await?;
     let mut started = 0;
     for user in due {
-        let job = NewJob {
-            job_type: JobType::Email,
-            created_by: None,
-            related_dataset_id: None,
-            metadata: json!({ "user_id": user }),
-            created_at: now,
-            run_at: now,
-            priority: JobType::NOTIFICATION_PRIORITY,
-            max_retries: DIGEST_RETRIES,
-        };
+        let job = NewJob::internal(JobType::Email, json!({ "user_id": user }), DIGEST_RETRIES, now);
         if store.start_digest(user, &job).await?.is_some() {
             started += 1;
         }

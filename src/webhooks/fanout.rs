@@ -29,7 +29,7 @@ pub struct DeliveryOrder {
 
 /// The delivery jobs of one event, one per endpoint.
 pub fn delivery_jobs(event: &OutboxEvent, endpoints: &[Uuid], now: DateTime<Utc>) -> Vec<NewJob> {
-    let event_id = format!("evt_{}", Uuid::new_v4().simple());
+    let event_id = super::new_event_id();
     endpoints
         .iter()
         .map(|&endpoint_id| {
@@ -40,16 +40,8 @@ pub fn delivery_jobs(event: &OutboxEvent, endpoints: &[Uuid], now: DateTime<Utc>
                 job_id: event.job_id,
                 occurred_at: event.occurred_at,
             };
-            NewJob {
-                job_type: JobType::Webhook,
-                created_by: None,
-                related_dataset_id: None,
-                metadata: serde_json::to_value(order).expect("plain values serialise"),
-                created_at: now,
-                run_at: now,
-                priority: JobType::NOTIFICATION_PRIORITY,
-                max_retries: DELIVERY_RETRIES,
-            }
+            let metadata = serde_json::to_value(order).expect("plain values serialise");
+            NewJob::internal(JobType::Webhook, metadata, DELIVERY_RETRIES, now)
         })
         .collect()
 }

@@ -36,6 +36,11 @@ crate::text_enum! {
 /// The `type` of the event a test-send delivers (never subscribed to, always sent on request).
 pub const TEST_EVENT: &str = "webhook.test";
 
+/// A new event's `webhook-id`.
+pub fn new_event_id() -> String {
+    format!("evt_{}", Uuid::new_v4().simple())
+}
+
 /// How webhooks are delivered; the same on every node (`JOBWATCH_WEBHOOK_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WebhookSettings {

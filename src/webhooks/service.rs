@@ -109,7 +109,7 @@ impl WebhookService {
     pub async fn test(&self, caller: &User, id: Uuid) -> Result<Delivery, WebhookError> {
         let endpoint = self.visible(caller, id).await?;
         let now = self.clock.now();
-        let event_id = format!("evt_{}", Uuid::new_v4().simple());
+        let event_id = super::new_event_id();
         let body = delivery::payload(
             TEST_EVENT,
             now,

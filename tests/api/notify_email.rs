@@ -261,6 +261,26 @@ contract_tests! {
         assert_eq!(node.count_rows("mail_pending", "true").await, 0);
     }
 
+    async fn a_digest_cancelled_while_it_waits_gives_up_its_outcomes(app) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let node = app.node(AppSettings { mail: test_mail(Mailer::smtp(&format!("smtp://127.0.0.1:{port}")).unwrap()), ..test_settings() });
+        let user = node.new_user("u@example.com").await;
+        let admin = node.new_admin("root@example.com").await;
+        set_email(&node, &user, "all").await;
+        finish(&node, &user, "fail").await;
+        node.clock.advance(Duration::seconds(11));
+        let step = node.worker(fast_worker_settings()).step().await.unwrap();
+        let digest = serde_json::to_value(step.ran[0]).unwrap();
+        assert_eq!(node.job(&digest).await["status"], "pending", "waiting for its retry");
+        // An admin stops it: what it carried goes with it, not left for nobody to send.
+        assert_eq!(node.act(&admin, &digest, "cancel", json!({})).await.status, StatusCode::OK);
+        assert_eq!(node.job(&digest).await["status"], "cancelled");
+        assert_eq!(node.count_rows("mail_pending", "true").await, 0);
+        // The user's next outcomes make a digest of their own.
+        finish(&node, &user, "complete").await;
+        assert_eq!(node.count_rows("mail_pending", "digest_job_id is null").await, 1);
+    }
+
     async fn a_file_name_that_is_not_text_does_not_break_a_digest(app) {
         let (node, dir) = with_mail_dir(app);
         let user = node.new_user("u@example.com").await;
